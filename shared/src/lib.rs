@@ -1,0 +1,42 @@
+//! # sipsimple — the sans-IO core of sipsimple-rs
+//!
+//! SIP parsing and serialising ([`sip`]), digest authentication ([`auth`]), the registration
+//! client and the Session state machine, behind one [`UserAgent`] per account. The crate
+//! performs no I/O: no sockets, no threads, no clock reads. It compiles for native targets
+//! and for `wasm32-unknown-unknown`.
+//!
+//! ## The drive loop
+//! A shell (the browser client, the gateway, a test) owns the flow and a timer and drives a
+//! [`UserAgent`] like this:
+//! 1. **mutate**: call a command (`register`, `connect`, `end`), or feed input with
+//!    `handle_input(now, bytes)` for each received message or `handle_timeout(now)` when
+//!    the timer fires;
+//! 2. **drain**: call `poll_output()` until `None`, sending each
+//!    [`Output::Transmit`] on the flow and delivering each [`Output::Notification`];
+//! 3. **sleep** until `poll_timeout()` or the next input, then go to 1.
+//!
+//! ```
+//! use sipsimple::{AccountConfig, Output, Time, UserAgent};
+//! let mut ua = UserAgent::new(AccountConfig::new("alice@example.com", "secret"), 42)
+//!     .expect("a valid account id");
+//! ua.register(Time::from_millis(0));
+//! let Some(Output::Transmit(bytes)) = ua.poll_output() else { panic!("a REGISTER") };
+//! assert!(bytes.starts_with(b"REGISTER sip:example.com SIP/2.0\r\n"));
+//! assert!(ua.poll_timeout().is_some()); // Timer F
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod notification;
+mod registration;
+pub mod rng;
+mod session;
+pub mod sip;
+pub mod time;
+pub mod ua;
+
+pub use notification::{Event, Notification, Originator, Sender, SessionState};
+pub use time::Time;
+pub use ua::{AccountConfig, Error, Output, Transport, UserAgent};

@@ -1,0 +1,293 @@
+//! The registration client (RFC 3261 §10.2): REGISTER with digest retry (§22.2), `423 Interval
+//! Too Brief` (§10.2.8), refresh before expiry, retry with back-off after failures, and
+//! unregistration. Notifications: SIPAccountRegistrationDidSucceed/DidFail/DidEnd.
+
+use crate::auth::Challenge;
+use crate::notification::Event;
+use crate::sip::{CSeq, Message, NameAddr, Uri};
+use crate::time::Time;
+use crate::ua::{Ctx, ALLOW, TRANSACTION_TIMEOUT};
+use core::time::Duration;
+
+/// Longest wait between failed attempts.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
+/// Wait after the first failure.
+const FIRST_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+#[derive(Debug)]
+struct Pending {
+    branch: String,
+    cseq: u32,
+    expires: u32,
+    deadline: Time,
+    /// Whether this request already carried an answer to the latest challenge.
+    answered: bool,
+}
+
+#[derive(Debug)]
+struct Auth {
+    header: &'static str,
+    challenge: Challenge,
+    nc: u32,
+}
+
+/// A registration of one contact for one account.
+#[derive(Debug)]
+pub struct Registration {
+    call_id: String,
+    from_tag: String,
+    cseq: u32,
+    pending: Option<Pending>,
+    auth: Option<Auth>,
+    /// When to send the next REGISTER (refresh or retry).
+    next_attempt: Option<Time>,
+    /// Consecutive failures, for the back-off.
+    failures: u32,
+    /// The registration should exist (between `start` and `stop`).
+    wanted: bool,
+    registered: bool,
+    /// Expires value asked for (changes after a 423).
+    expires: u32,
+}
+
+impl Registration {
+    pub(crate) fn new(ctx: &mut Ctx) -> Registration {
+        Registration {
+            call_id: ctx.rng.token(24),
+            from_tag: ctx.rng.token(10),
+            cseq: 0,
+            pending: None,
+            auth: None,
+            next_attempt: None,
+            failures: 0,
+            wanted: false,
+            registered: false,
+            expires: ctx.cfg.register_expires,
+        }
+    }
+
+    pub(crate) fn owns(&self, branch: &str) -> bool {
+        self.pending.as_ref().is_some_and(|p| p.branch == branch)
+    }
+
+    pub(crate) fn start(&mut self, ctx: &mut Ctx, now: Time) {
+        self.wanted = true;
+        self.failures = 0;
+        if self.pending.is_none() {
+            self.send(ctx, now, self.expires);
+        }
+    }
+
+    pub(crate) fn stop(&mut self, ctx: &mut Ctx, now: Time) {
+        self.wanted = false;
+        self.next_attempt = None;
+        if self.registered || self.pending.is_some() {
+            self.send(ctx, now, 0);
+        }
+    }
+
+    fn send(&mut self, ctx: &mut Ctx, now: Time, expires: u32) {
+        self.cseq += 1;
+        let branch = ctx.branch();
+        let registrar = Uri::sip(None, &ctx.aor.host);
+        let mut req = Message::request("REGISTER", registrar.clone());
+        req.push_header("Via", ctx.via(&branch));
+        req.push_header("Max-Forwards", "70");
+        req.push_header("To", NameAddr::new(ctx.aor.clone()).to_string());
+        req.push_header("From", ctx.from_header(&self.from_tag));
+        req.push_header("Call-ID", self.call_id.clone());
+        req.push_header("CSeq", format!("{} REGISTER", self.cseq));
+        let mut contact = NameAddr::new(ctx.contact.clone());
+        contact.set_param("expires", Some(&expires.to_string()));
+        req.push_header("Contact", contact.to_string());
+        req.push_header("Expires", expires.to_string());
+        req.push_header("Allow", ALLOW);
+        req.push_header("User-Agent", ctx.cfg.user_agent.clone());
+        let answered = if let Some(auth) = &mut self.auth {
+            auth.nc += 1;
+            let cnonce = ctx.rng.token(16);
+            let value = auth.challenge.answer(
+                ctx.auth_username(),
+                &ctx.cfg.password,
+                "REGISTER",
+                &registrar.to_string(),
+                &cnonce,
+                auth.nc,
+            );
+            req.push_header(auth.header, value);
+            true
+        } else {
+            false
+        };
+        req.push_header("Content-Length", "0");
+        ctx.send(&req);
+        self.pending = Some(Pending {
+            branch,
+            cseq: self.cseq,
+            expires,
+            deadline: now + TRANSACTION_TIMEOUT,
+            answered,
+        });
+        self.next_attempt = None;
+    }
+
+    pub(crate) fn on_response(&mut self, ctx: &mut Ctx, now: Time, msg: &Message, cseq: &CSeq) {
+        let Some(code) = msg.code() else { return };
+        let Some(p) = self.pending.as_ref() else {
+            return;
+        };
+        if cseq.seq != p.cseq || cseq.method != "REGISTER" || code < 200 {
+            return;
+        }
+        let (expires, answered) = (p.expires, p.answered);
+        self.pending = None;
+        match code {
+            401 | 407 => {
+                let header = if code == 401 {
+                    ("WWW-Authenticate", "Authorization")
+                } else {
+                    ("Proxy-Authenticate", "Proxy-Authorization")
+                };
+                let challenge = msg.header(header.0).map(Challenge::parse);
+                match challenge {
+                    // A fresh challenge, or a stale nonce: answer it once.
+                    Some(Ok(c)) if !answered || c.stale => {
+                        self.auth = Some(Auth {
+                            header: header.1,
+                            challenge: c,
+                            nc: 0,
+                        });
+                        self.send(ctx, now, expires);
+                    }
+                    // Our answer was refused: the credentials are wrong.
+                    Some(Ok(_)) => {
+                        self.auth = None;
+                        self.fail(ctx, now, Some(code), msg.reason().to_string(), expires);
+                    }
+                    Some(Err(e)) => {
+                        self.fail(ctx, now, Some(code), format!("cannot authenticate: {e}"), expires)
+                    }
+                    None => self.fail(
+                        ctx,
+                        now,
+                        Some(code),
+                        format!("{code} without a {} challenge", header.0),
+                        expires,
+                    ),
+                }
+            }
+            423 if expires != 0 => {
+                let min = msg
+                    .header("Min-Expires")
+                    .and_then(|v| v.trim().parse::<u32>().ok());
+                match min {
+                    Some(min) if min > expires => {
+                        self.expires = min;
+                        self.send(ctx, now, min);
+                    }
+                    _ => self.fail(ctx, now, Some(code), msg.reason().to_string(), expires),
+                }
+            }
+            200..=299 if expires == 0 => {
+                self.registered = false;
+                ctx.notify(
+                    ctx.account_sender(),
+                    Event::SIPAccountRegistrationDidEnd {
+                        code: Some(code),
+                        reason: Some(msg.reason().to_string()),
+                    },
+                );
+            }
+            200..=299 => self.succeed(ctx, now, msg, code, expires),
+            _ => self.fail(ctx, now, Some(code), msg.reason().to_string(), expires),
+        }
+    }
+
+    fn succeed(&mut self, ctx: &mut Ctx, now: Time, msg: &Message, code: u16, asked: u32) {
+        let contacts: Vec<NameAddr> = msg
+            .header_values("Contact")
+            .into_iter()
+            .filter_map(|c| NameAddr::parse(c).ok())
+            .collect();
+        let ours = contacts
+            .iter()
+            .find(|c| c.uri.user == ctx.contact.user && c.uri.host == ctx.contact.host);
+        let granted = ours
+            .and_then(|c| c.param("expires").flatten())
+            .or(msg.header("Expires"))
+            .and_then(|e| e.trim().parse::<u32>().ok())
+            .unwrap_or(asked);
+        self.registered = true;
+        self.failures = 0;
+        ctx.notify(
+            ctx.account_sender(),
+            Event::SIPAccountRegistrationDidSucceed {
+                code,
+                reason: msg.reason().to_string(),
+                contact_uri: ctx.contact.to_string(),
+                contact_uri_list: contacts.iter().map(|c| c.uri.to_string()).collect(),
+                expires: granted,
+            },
+        );
+        if self.wanted {
+            // Refresh ahead of expiry: at 90% of the lifetime, at least 5 s before it.
+            let secs = u64::from(granted);
+            let lead = (secs / 10).max(5).min(secs / 2);
+            self.next_attempt = Some(now + Duration::from_secs(secs - lead));
+        }
+    }
+
+    fn fail(&mut self, ctx: &mut Ctx, now: Time, code: Option<u16>, reason: String, asked: u32) {
+        if asked == 0 {
+            self.registered = false;
+            ctx.notify(
+                ctx.account_sender(),
+                Event::SIPAccountRegistrationDidEnd { code, reason: Some(reason) },
+            );
+            return;
+        }
+        self.registered = false;
+        self.failures += 1;
+        let delay = FIRST_RETRY_DELAY
+            .saturating_mul(1 << (self.failures - 1).min(4))
+            .min(MAX_RETRY_DELAY);
+        ctx.notify(
+            ctx.account_sender(),
+            Event::SIPAccountRegistrationDidFail {
+                code,
+                reason,
+                delay: delay.as_secs_f64(),
+            },
+        );
+        if self.wanted {
+            self.next_attempt = Some(now + delay);
+        }
+    }
+
+    pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx, now: Time) {
+        if let Some(p) = &self.pending {
+            if now >= p.deadline {
+                let expires = p.expires;
+                self.pending = None;
+                self.fail(ctx, now, None, "Request Timeout".into(), expires);
+            }
+        }
+        if self.next_attempt.is_some_and(|t| now >= t) && self.pending.is_none() {
+            self.next_attempt = None;
+            if self.wanted {
+                self.send(ctx, now, self.expires);
+            }
+        }
+    }
+
+    pub(crate) fn on_transport_closed(&mut self, ctx: &mut Ctx, now: Time) {
+        if let Some(p) = self.pending.take() {
+            self.fail(ctx, now, None, "Transport closed".into(), p.expires);
+        }
+    }
+
+    pub(crate) fn next_timeout(&self) -> Option<Time> {
+        let deadline = self.pending.as_ref().map(|p| p.deadline);
+        deadline.into_iter().chain(self.next_attempt).min()
+    }
+}
