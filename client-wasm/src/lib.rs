@@ -1,1 +1,364 @@
-//! Placeholder.
+//! # sipsimple-wasm — sipsimple-rs in the browser
+//!
+//! The shell around the sans-IO core (`sipsimple`): it owns the WebSocket to the gateway
+//! (SIP over WebSocket, RFC 7118, subprotocol `sip`), one `setTimeout` timer and the
+//! observers, and drives a [`sipsimple::UserAgent`] with the loop the core documents.
+//! Protocol decisions stay in the core.
+//!
+//! ```js
+//! import init, { SIPApplication } from './pkg/sipsimple_wasm.js';
+//! await init();
+//! const app = new SIPApplication({ server: 'ws://127.0.0.1:8080/ws',
+//!                                  id: 'alice@sipsimple.local', password: 'secret' });
+//! app.addObserver(n => console.log(n.name, n.data));
+//! await app.start();                       // opens the WebSocket and registers
+//! const id = app.connect('sip:service@127.0.0.1:5070');
+//! app.end(id);
+//! ```
+
+use sipsimple::{AccountConfig, Output, Time, Transport, UserAgent};
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+/// What a drive pass produced for JavaScript, delivered once no borrow is held, so that
+/// observers may call back into the application.
+type Pending = Vec<JsValue>;
+
+struct Inner {
+    ua: UserAgent,
+    server: String,
+    ws: Option<WebSocket>,
+    observers: Vec<js_sys::Function>,
+    timer: Option<i32>,
+    timer_cb: Option<Closure<dyn FnMut()>>,
+    ws_cbs: Vec<Closure<dyn FnMut(JsValue)>>,
+    started: bool,
+}
+
+/// The application: one account, its registration and its sessions, over one WebSocket.
+///
+/// Notifications are plain objects `{name, sender: {type, id}, data, timestamp}` with the
+/// names of the SIP SIMPLE middleware API (`SIPAccountRegistrationDidSucceed`,
+/// `SIPSessionDidStart`, ...), plus `SIPApplicationDidStart` and `SIPApplicationDidEnd`.
+#[wasm_bindgen]
+pub struct SIPApplication {
+    inner: Rc<RefCell<Inner>>,
+}
+
+fn now() -> Time {
+    let ms = web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or_else(js_sys::Date::now);
+    Time::from_millis(ms.max(0.0) as u64)
+}
+
+fn seed() -> u64 {
+    let mut buf = [0u8; 8];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .and_then(|c| c.get_random_values_with_u8_array(&mut buf).ok())
+        .is_some();
+    if !filled {
+        // No Web Crypto (very old engines): fall back to Math.random, weaker but working.
+        for b in &mut buf {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    u64::from_le_bytes(buf)
+}
+
+fn get_str(opts: &JsValue, key: &str) -> Option<String> {
+    js_sys::Reflect::get(opts, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_string())
+}
+
+fn notification_object(name: &str, sender: JsValue, data: JsValue) -> JsValue {
+    let o = js_sys::Object::new();
+    let set = |k: &str, v: &JsValue| {
+        let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
+    };
+    set("name", &JsValue::from_str(name));
+    set("sender", &sender);
+    set("data", &data);
+    set("timestamp", &js_sys::Date::new_0().into());
+    o.into()
+}
+
+#[wasm_bindgen]
+impl SIPApplication {
+    /// Creates the application. `options`: `server` (the gateway's WebSocket URL), `id`
+    /// (`user@domain`), `password`, optional `displayName` and `authUsername`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<SIPApplication, JsError> {
+        let server = get_str(&options, "server").ok_or_else(|| {
+            JsError::new("options.server (the gateway WebSocket URL) is required")
+        })?;
+        if !server.starts_with("ws://") && !server.starts_with("wss://") {
+            return Err(JsError::new("options.server must be a ws:// or wss:// URL"));
+        }
+        let id = get_str(&options, "id")
+            .ok_or_else(|| JsError::new("options.id (user@domain) is required"))?;
+        let password = get_str(&options, "password").unwrap_or_default();
+        let mut cfg = AccountConfig::new(&id, &password);
+        cfg.display_name = get_str(&options, "displayName").filter(|s| !s.is_empty());
+        cfg.auth_username = get_str(&options, "authUsername").filter(|s| !s.is_empty());
+        cfg.transport = if server.starts_with("wss://") {
+            Transport::Wss
+        } else {
+            Transport::Ws
+        };
+        let ua = UserAgent::new(cfg, seed()).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(SIPApplication {
+            inner: Rc::new(RefCell::new(Inner {
+                ua,
+                server,
+                ws: None,
+                observers: Vec::new(),
+                timer: None,
+                timer_cb: None,
+                ws_cbs: Vec::new(),
+                started: false,
+            })),
+        })
+    }
+
+    /// Adds an observer, called with every notification.
+    #[wasm_bindgen(js_name = addObserver)]
+    pub fn add_observer(&self, handler: js_sys::Function) {
+        self.inner.borrow_mut().observers.push(handler);
+    }
+
+    /// Removes an observer added with `addObserver`.
+    #[wasm_bindgen(js_name = removeObserver)]
+    pub fn remove_observer(&self, handler: &js_sys::Function) {
+        let handler: &JsValue = handler.as_ref();
+        self.inner.borrow_mut().observers.retain(|h| {
+            let h: &JsValue = h.as_ref();
+            h != handler
+        });
+    }
+
+    /// The account's address of record, `sip:user@domain`.
+    #[wasm_bindgen(getter)]
+    pub fn aor(&self) -> String {
+        self.inner.borrow().ua.aor().to_string()
+    }
+
+    /// Opens the WebSocket; resolves once it is open and the REGISTER is on its way,
+    /// rejects when the connection fails.
+    pub fn start(&self) -> Result<js_sys::Promise, JsError> {
+        if self.inner.borrow().started {
+            return Err(JsError::new("the application is already started"));
+        }
+        let ws = WebSocket::new_with_str(&self.inner.borrow().server, "sip")
+            .map_err(|e| JsError::new(&format!("cannot open the WebSocket: {e:?}")))?;
+        let weak = Rc::downgrade(&self.inner);
+        let promise = js_sys::Promise::new(&mut |resolve, reject| {
+            let mut cbs: Vec<Closure<dyn FnMut(JsValue)>> = Vec::new();
+            let (w, res) = (weak.clone(), resolve.clone());
+            cbs.push(Closure::new(move |_ev: JsValue| {
+                let _ = res.call0(&JsValue::NULL);
+                with_inner(&w, |inner, out| {
+                    out.push(notification_object(
+                        "SIPApplicationDidStart",
+                        JsValue::NULL,
+                        js_sys::Object::new().into(),
+                    ));
+                    inner.ua.register(now());
+                });
+            }));
+            let w = weak.clone();
+            cbs.push(Closure::new(move |ev: JsValue| {
+                let Ok(ev) = ev.dyn_into::<MessageEvent>() else {
+                    return;
+                };
+                let data = ev.data();
+                let bytes = if let Some(text) = data.as_string() {
+                    text.into_bytes()
+                } else if let Ok(buf) = data.dyn_into::<js_sys::ArrayBuffer>() {
+                    js_sys::Uint8Array::new(&buf).to_vec()
+                } else {
+                    return;
+                };
+                with_inner(&w, |inner, _| inner.ua.handle_input(now(), &bytes));
+            }));
+            let (w, rej) = (weak.clone(), reject.clone());
+            cbs.push(Closure::new(move |ev: JsValue| {
+                let (code, reason) = ev
+                    .dyn_ref::<CloseEvent>()
+                    .map(|c| (c.code(), c.reason()))
+                    .unwrap_or((0, String::new()));
+                let _ = rej.call1(
+                    &JsValue::NULL,
+                    &JsError::new(&format!("WebSocket closed ({code} {reason})")).into(),
+                );
+                with_inner(&w, |inner, out| {
+                    inner.ua.handle_transport_closed(now());
+                    inner.ws = None;
+                    let data = js_sys::Object::new();
+                    let _ = js_sys::Reflect::set(&data, &"code".into(), &code.into());
+                    let _ = js_sys::Reflect::set(&data, &"reason".into(), &reason.into());
+                    out.push(notification_object(
+                        "SIPApplicationDidEnd",
+                        JsValue::NULL,
+                        data.into(),
+                    ));
+                });
+            }));
+            ws.set_onopen(Some(cbs[0].as_ref().unchecked_ref()));
+            ws.set_onmessage(Some(cbs[1].as_ref().unchecked_ref()));
+            ws.set_onclose(Some(cbs[2].as_ref().unchecked_ref()));
+            if let Some(inner) = weak.upgrade() {
+                inner.borrow_mut().ws_cbs = cbs;
+            }
+        });
+        let mut inner = self.inner.borrow_mut();
+        inner.ws = Some(ws);
+        inner.started = true;
+        Ok(promise)
+    }
+
+    /// Unregisters and closes the WebSocket once the registrar answered (or after 2 s).
+    pub fn stop(&self) {
+        with_inner(&Rc::downgrade(&self.inner), |inner, _| {
+            inner.ua.unregister(now())
+        });
+        let weak = Rc::downgrade(&self.inner);
+        let close = Closure::once_into_js(move || {
+            if let Some(inner) = weak.upgrade() {
+                if let Some(ws) = inner.borrow_mut().ws.take() {
+                    let _ = ws.close();
+                }
+            }
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w
+                .set_timeout_with_callback_and_timeout_and_arguments_0(close.unchecked_ref(), 2000);
+        }
+    }
+
+    /// Registers the account again (after `unregister` or a failure).
+    pub fn register(&self) {
+        with_inner(&Rc::downgrade(&self.inner), |inner, _| {
+            inner.ua.register(now())
+        });
+    }
+
+    /// Removes the registration.
+    pub fn unregister(&self) {
+        with_inner(&Rc::downgrade(&self.inner), |inner, _| {
+            inner.ua.unregister(now())
+        });
+    }
+
+    /// Starts an outgoing session to `target` (`sip:bob@example.com` or `bob@example.com`)
+    /// and returns its id; the session's notifications carry `sender: {type: "Session", id}`.
+    pub fn connect(&self, target: &str) -> Result<f64, JsError> {
+        let mut result = Ok(0.0);
+        with_inner(&Rc::downgrade(&self.inner), |inner, _| {
+            result = inner
+                .ua
+                .connect(now(), target, None)
+                .map(|id| id as f64)
+                .map_err(|e| JsError::new(&e.to_string()));
+        });
+        result
+    }
+
+    /// Ends a session: CANCEL while calling, BYE once established.
+    pub fn end(&self, session: f64) -> Result<(), JsError> {
+        let mut result = Ok(());
+        with_inner(&Rc::downgrade(&self.inner), |inner, _| {
+            result = inner
+                .ua
+                .end(now(), session as u64)
+                .map_err(|e| JsError::new(&e.to_string()));
+        });
+        result
+    }
+}
+
+/// Runs `f` on the application, then drains the core (sending, re-arming the timer) and
+/// delivers the notifications after the borrow is released.
+fn with_inner(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner, &mut Pending)) {
+    let Some(rc) = weak.upgrade() else { return };
+    let mut pending: Pending = Vec::new();
+    let observers = {
+        let Ok(mut inner) = rc.try_borrow_mut() else {
+            return;
+        };
+        f(&mut inner, &mut pending);
+        drain(&mut inner, &mut pending);
+        arm_timer(&mut inner, weak.clone());
+        inner.observers.clone()
+    };
+    for n in pending {
+        for o in &observers {
+            if let Err(e) = o.call1(&JsValue::NULL, &n) {
+                web_sys::console::error_2(&"sipsimple observer threw".into(), &e);
+            }
+        }
+    }
+}
+
+fn drain(inner: &mut Inner, pending: &mut Pending) {
+    while let Some(out) = inner.ua.poll_output() {
+        match out {
+            Output::Transmit(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                let sent = inner.ws.as_ref().map(|ws| ws.send_with_str(&text));
+                if !matches!(sent, Some(Ok(()))) {
+                    web_sys::console::warn_1(
+                        &"sipsimple: message not sent, no open WebSocket".into(),
+                    );
+                }
+            }
+            Output::Notification(n) => {
+                let json = serde_json::to_string(&n).unwrap_or_default();
+                let parsed = js_sys::JSON::parse(&json).unwrap_or(JsValue::NULL);
+                let get =
+                    |k: &str| js_sys::Reflect::get(&parsed, &k.into()).unwrap_or(JsValue::NULL);
+                let data = get("data");
+                let data = if data.is_undefined() || data.is_null() {
+                    js_sys::Object::new().into()
+                } else {
+                    data
+                };
+                pending.push(notification_object(n.event.name(), get("sender"), data));
+            }
+        }
+    }
+}
+
+fn arm_timer(inner: &mut Inner, weak: Weak<RefCell<Inner>>) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    if let Some(t) = inner.timer.take() {
+        window.clear_timeout_with_handle(t);
+    }
+    let Some(at) = inner.ua.poll_timeout() else {
+        return;
+    };
+    let delay = at
+        .as_millis()
+        .saturating_sub(now().as_millis())
+        .min(i32::MAX as u64) as i32;
+    // One closure serves every timer: replacing it while it runs would free running code.
+    let cb = inner.timer_cb.get_or_insert_with(|| {
+        Closure::new(move || {
+            with_inner(&weak, |inner, _| {
+                inner.timer = None;
+                inner.ua.handle_timeout(now());
+            });
+        })
+    });
+    inner.timer = window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(cb.as_ref().unchecked_ref(), delay)
+        .ok();
+}

@@ -236,7 +236,9 @@ impl Credentials {
             None => None,
             Some(q) if q.eq_ignore_ascii_case("auth") => Some((
                 get(&p, "nc").ok_or(AuthError::Missing("nc"))?.into(),
-                get(&p, "cnonce").ok_or(AuthError::Missing("cnonce"))?.into(),
+                get(&p, "cnonce")
+                    .ok_or(AuthError::Missing("cnonce"))?
+                    .into(),
             )),
             Some(q) => return Err(AuthError::UnsupportedQop(q.into())),
         };
@@ -299,12 +301,25 @@ mod tests {
             "0a4f113b",
             1,
         );
-        assert!(a.contains(r#"response="6629fae49393a05397450978507c4ef1""#), "{a}");
+        assert!(
+            a.contains(r#"response="6629fae49393a05397450978507c4ef1""#),
+            "{a}"
+        );
         let creds = Credentials::parse(&a).expect("parse own answer");
-        let h = ha1(Algorithm::Md5, "Mufasa", "testrealm@host.com", "Circle Of Life");
+        let h = ha1(
+            Algorithm::Md5,
+            "Mufasa",
+            "testrealm@host.com",
+            "Circle Of Life",
+        );
         assert!(creds.verify(&h, "GET"));
         assert!(!creds.verify(&h, "POST"));
-        let wrong = ha1(Algorithm::Md5, "Mufasa", "testrealm@host.com", "circle of life");
+        let wrong = ha1(
+            Algorithm::Md5,
+            "Mufasa",
+            "testrealm@host.com",
+            "circle of life",
+        );
         assert!(!creds.verify(&wrong, "GET"));
     }
 

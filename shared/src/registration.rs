@@ -164,9 +164,13 @@ impl Registration {
                         self.auth = None;
                         self.fail(ctx, now, Some(code), msg.reason().to_string(), expires);
                     }
-                    Some(Err(e)) => {
-                        self.fail(ctx, now, Some(code), format!("cannot authenticate: {e}"), expires)
-                    }
+                    Some(Err(e)) => self.fail(
+                        ctx,
+                        now,
+                        Some(code),
+                        format!("cannot authenticate: {e}"),
+                        expires,
+                    ),
                     None => self.fail(
                         ctx,
                         now,
@@ -242,7 +246,10 @@ impl Registration {
             self.registered = false;
             ctx.notify(
                 ctx.account_sender(),
-                Event::SIPAccountRegistrationDidEnd { code, reason: Some(reason) },
+                Event::SIPAccountRegistrationDidEnd {
+                    code,
+                    reason: Some(reason),
+                },
             );
             return;
         }

@@ -69,7 +69,9 @@ mod tests {
         let mut b = Rng::from_seed(7);
         assert_eq!(a.token(16), b.token(16));
         let t = a.token(64);
-        assert!(t.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert!(t
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
         assert_ne!(Rng::from_seed(1).next_u64(), Rng::from_seed(2).next_u64());
     }
 }

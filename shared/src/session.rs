@@ -28,7 +28,13 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub fn connect(ctx: &mut Ctx, now: Time, id: u64, remote_uri: Uri, sdp: Option<&str>) -> Session {
+    pub fn connect(
+        ctx: &mut Ctx,
+        now: Time,
+        id: u64,
+        remote_uri: Uri,
+        sdp: Option<&str>,
+    ) -> Session {
         let call_id = ctx.rng.token(24);
         let local_tag = ctx.rng.token(10);
         let branch = ctx.branch();
@@ -270,10 +276,11 @@ impl Session {
     pub fn on_request(&mut self, ctx: &mut Ctx, _now: Time, msg: &Message) {
         let local_tag = self.local_tag.clone();
         match msg.method().unwrap_or_default() {
-            "BYE" if matches!(
-                self.state,
-                SessionState::Established | SessionState::Terminating
-            ) =>
+            "BYE"
+                if matches!(
+                    self.state,
+                    SessionState::Established | SessionState::Terminating
+                ) =>
             {
                 ctx.respond(msg, 200, "OK", Some(&local_tag));
                 self.terminate(ctx, Originator::Remote);

@@ -332,15 +332,14 @@ impl UserAgent {
                 self.ctx
                     .respond(&msg, 480, "Incoming Sessions Not Supported Yet", Some(&tag));
             }
-            "BYE" | "CANCEL" => self.ctx.respond(
-                &msg,
-                481,
-                "Call/Transaction Does Not Exist",
-                None,
-            ),
+            "BYE" | "CANCEL" => {
+                self.ctx
+                    .respond(&msg, 481, "Call/Transaction Does Not Exist", None)
+            }
             _ => {
                 let tag = self.ctx.rng.token(10);
-                self.ctx.respond(&msg, 405, "Method Not Allowed", Some(&tag));
+                self.ctx
+                    .respond(&msg, 405, "Method Not Allowed", Some(&tag));
             }
         }
     }
@@ -371,7 +370,10 @@ impl UserAgent {
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.
     pub fn poll_timeout(&self) -> Option<Time> {
         let sessions = self.sessions.iter().filter_map(Session::next_timeout);
-        self.registration.next_timeout().into_iter().chain(sessions).min()
+        self.registration
+            .next_timeout()
+            .into_iter()
+            .chain(sessions)
+            .min()
     }
 }
-

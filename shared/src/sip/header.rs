@@ -181,9 +181,7 @@ impl NameAddr {
         if let Some(lt) = find_unquoted(s, '<') {
             let display = s[..lt].trim();
             let after = &s[lt + 1..];
-            let gt = after
-                .find('>')
-                .ok_or(HeaderError::Malformed("name-addr"))?;
+            let gt = after.find('>').ok_or(HeaderError::Malformed("name-addr"))?;
             let uri = Uri::parse(&after[..gt]).map_err(HeaderError::Uri)?;
             let rest = after[gt + 1..].trim();
             let params = match rest.strip_prefix(';') {
@@ -267,8 +265,8 @@ mod tests {
 
     #[test]
     fn via_parse_and_display() {
-        let v = Via::parse("SIP/2.0/ws df7jal23ls0d.invalid;branch=z9hG4bKasudf;rport")
-            .expect("valid");
+        let v =
+            Via::parse("SIP/2.0/ws df7jal23ls0d.invalid;branch=z9hG4bKasudf;rport").expect("valid");
         assert_eq!(v.transport, "WS");
         assert_eq!(v.host, "df7jal23ls0d.invalid");
         assert_eq!(v.branch(), Some("z9hG4bKasudf"));
@@ -276,7 +274,10 @@ mod tests {
         let v = Via::parse("SIP / 2.0 / UDP [2001:db8::9]:5062;branch=z9hG4bK1").expect("ok");
         assert_eq!(v.transport, "UDP");
         assert_eq!(v.port, Some(5062));
-        assert_eq!(v.to_string(), "SIP/2.0/UDP [2001:db8::9]:5062;branch=z9hG4bK1");
+        assert_eq!(
+            v.to_string(),
+            "SIP/2.0/UDP [2001:db8::9]:5062;branch=z9hG4bK1"
+        );
         assert!(Via::parse("SIP/2.0/UDP").is_err());
     }
 
@@ -291,10 +292,7 @@ mod tests {
         assert_eq!(n.uri.params, vec![]);
         assert_eq!(n.tag(), Some("x"));
         assert_eq!(n.param("expires"), Some(Some("60")));
-        assert_eq!(
-            NameAddr::parse(&n.to_string()).expect("round trip"),
-            n
-        );
+        assert_eq!(NameAddr::parse(&n.to_string()).expect("round trip"), n);
         assert!(NameAddr::parse("<sip:a@b").is_err());
     }
 

@@ -194,11 +194,11 @@ impl Message {
 
         let rest = &input[body_start..];
         let mut content_length: Option<usize> = None;
-        for h in headers.iter().filter(|h| same_header(&h.name, "Content-Length")) {
-            let n: usize = h
-                .value
-                .parse()
-                .map_err(|_| ParseError::BadContentLength)?;
+        for h in headers
+            .iter()
+            .filter(|h| same_header(&h.name, "Content-Length"))
+        {
+            let n: usize = h.value.parse().map_err(|_| ParseError::BadContentLength)?;
             if content_length.is_some_and(|c| c != n) {
                 return Err(ParseError::BadContentLength);
             }
@@ -316,7 +316,9 @@ impl Message {
 
     /// Every element of list header `name` (Via, Contact, Route, ...), across lines.
     pub fn header_values<'a>(&'a self, name: &'a str) -> Vec<&'a str> {
-        self.header_lines(name).flat_map(super::split_list).collect()
+        self.header_lines(name)
+            .flat_map(super::split_list)
+            .collect()
     }
 
     /// Appends a header line.

@@ -1,0 +1,103 @@
+// Shared helpers of the end-to-end suites: the gateway, SIPp and Chromium, each started on
+// loopback by the test and stopped by it. The Chromium flags live here and nowhere else.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import dgram from 'node:dgram';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..', '..');
+export const GATEWAY_BIN = process.env.SIPSIMPLE_GATEWAY_BIN ?? join(root, 'target', 'debug', 'sipsimple-gateway');
+export const WEB_DIR = process.env.SIPSIMPLE_WEB_DIR ?? join(root, 'web');
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const SCENARIOS = join(here, 'scenarios');
+
+// Every flag is needed to keep the browser on loopback and quiet (see PEERS.md):
+// no vendor DNS look-ups, no background connections, WebRTC candidates on 127.0.0.1.
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--autoplay-policy=no-user-gesture-required',
+  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+];
+
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run cargo xtask setup --for test`);
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+/** A UDP port free on 127.0.0.1 at the time of asking. */
+export function freeUdpPort() {
+  return new Promise((ok, fail) => {
+    const s = dgram.createSocket('udp4');
+    s.on('error', fail);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/** Waits for `child` to print a line matching `re` on stdout; rejects on exit or timeout. */
+function waitForLine(child, re, what, ms = 30000) {
+  return new Promise((ok, fail) => {
+    let buf = '';
+    const timer = setTimeout(() => fail(new Error(`${what}: no ${re} within ${ms} ms; output: ${buf}`)), ms);
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const m = buf.match(re);
+      if (m) { clearTimeout(timer); ok(m); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); fail(new Error(`${what} exited (${code}): ${buf}`)); });
+  });
+}
+
+/** Starts a gateway in a fresh data dir with the given users; returns its addresses. */
+export async function startGateway(users = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sipsimple-e2e-'));
+  for (const [name, password] of Object.entries(users)) {
+    execFileSync(GATEWAY_BIN, ['--data-dir', dataDir, 'user', 'add', name, '--password', password], { stdio: 'pipe' });
+  }
+  const child = spawn(GATEWAY_BIN, ['--data-dir', dataDir, 'serve', '--http', '127.0.0.1:0', '--https', 'off',
+    '--sip-udp', '127.0.0.1:0', '--web-dir', WEB_DIR, '--no-demo'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' } });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const m = await waitForLine(child, /ready http=(\S+) https=\S+ sip_udp=(\S+) domain=(\S+)/, 'gateway');
+  return {
+    http: `http://${m[1]}/`, sipUdp: m[2], domain: m[3], dataDir,
+    logs: () => stderr,
+    stop: () => new Promise((ok) => { if (child.exitCode !== null) return ok(); child.once('exit', ok); child.kill('SIGTERM'); }),
+  };
+}
+
+/**
+ * Starts SIPp as a UAS for one call on 127.0.0.1:`port`: the built-in `uas` scenario, or a
+ * scenario file from scenarios/. `result` resolves with its exit code and statistics.
+ */
+export function startSippUas(port, scenario = null) {
+  const statFile = join(mkdtempSync(join(tmpdir(), 'sipp-')), 'stat.csv');
+  const args = [...(scenario ? ['-sf', join(SCENARIOS, scenario)] : ['-sn', 'uas']),
+    '-i', '127.0.0.1', '-mi', '127.0.0.1', '-p', String(port), '-m', '1',
+    '-timeout', '40s', '-timeout_error', '-trace_stat', '-stf', statFile, '-fd', '1', '-nostdin'];
+  const child = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const result = new Promise((ok) => child.on('exit', (code) => ok({ code, stats: readStats(statFile), output: out })));
+  return { result, stop: () => { if (child.exitCode === null) child.kill('SIGKILL'); } };
+}
+
+/** The last row of SIPp's statistics CSV as an object (`SuccessfulCall(C)`, `FailedCall(C)`...). */
+function readStats(file) {
+  if (!existsSync(file)) return {};
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  if (lines.length < 2) return {};
+  const head = lines[0].split(';');
+  const last = lines[lines.length - 1].split(';');
+  return Object.fromEntries(head.map((h, i) => [h, last[i]]));
+}
