@@ -90,7 +90,7 @@ fn digest_params(value: &str) -> Result<Vec<(String, String)>, AuthError> {
     // Digest parameters are comma separated; each is a name=value pair.
     Ok(split_list(rest)
         .into_iter()
-        .flat_map(|p| parse_params(p))
+        .flat_map(parse_params)
         .filter_map(|(k, v)| v.map(|v| (k.to_ascii_lowercase(), v)))
         .collect())
 }

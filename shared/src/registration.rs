@@ -94,7 +94,7 @@ impl Registration {
         req.push_header("Via", ctx.via(&branch));
         req.push_header("Max-Forwards", "70");
         req.push_header("To", NameAddr::new(ctx.aor.clone()).to_string());
-        req.push_header("From", ctx.from_header(&self.from_tag));
+        req.push_header("From", ctx.local_party(&self.from_tag));
         req.push_header("Call-ID", self.call_id.clone());
         req.push_header("CSeq", format!("{} REGISTER", self.cseq));
         let mut contact = NameAddr::new(ctx.contact.clone());

@@ -42,7 +42,7 @@ impl Session {
         invite.push_header("Via", ctx.via(&branch));
         invite.push_header("Max-Forwards", "70");
         invite.push_header("To", NameAddr::new(remote_uri.clone()).to_string());
-        invite.push_header("From", ctx.from_header(&local_tag));
+        invite.push_header("From", ctx.local_party(&local_tag));
         invite.push_header("Call-ID", call_id.clone());
         invite.push_header("CSeq", "1 INVITE");
         invite.push_header("Contact", NameAddr::new(ctx.contact.clone()).to_string());
@@ -140,7 +140,7 @@ impl Session {
             to.set_param("tag", Some(tag));
         }
         req.push_header("To", to.to_string());
-        req.push_header("From", ctx.from_header(&self.local_tag));
+        req.push_header("From", ctx.local_party(&self.local_tag));
         req.push_header("Call-ID", self.call_id.clone());
         req.push_header("CSeq", format!("{cseq} {method}"));
         req.push_header("User-Agent", ctx.cfg.user_agent.clone());

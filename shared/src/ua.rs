@@ -135,7 +135,7 @@ impl Ctx {
         )
     }
 
-    pub fn from_header(&self, tag: &str) -> String {
+    pub fn local_party(&self, tag: &str) -> String {
         let mut n = NameAddr::new(self.aor.clone());
         n.display_name.clone_from(&self.cfg.display_name);
         n.set_param("tag", Some(tag));
