@@ -29,9 +29,15 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod cpim;
+pub mod file_selector;
+pub mod iscomposing;
+pub mod msrp;
 pub mod notification;
+pub mod offer_answer;
 mod registration;
 pub mod rng;
+pub mod sdp;
 mod session;
 pub mod sip;
 pub mod time;

@@ -1,0 +1,1 @@
+//! file-selector (RFC 5547). Being written.

@@ -1,0 +1,1 @@
+//! is-composing (RFC 3994). Being written.

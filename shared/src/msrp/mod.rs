@@ -1,0 +1,1 @@
+//! MSRP (RFC 4975). Being written.
