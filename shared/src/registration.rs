@@ -221,6 +221,17 @@ impl Registration {
             .or(msg.header("Expires"))
             .and_then(|e| e.trim().parse::<u32>().ok())
             .unwrap_or(asked);
+        if granted == 0 {
+            // A 2xx that keeps no binding: retrying at once would loop, so back off.
+            self.fail(
+                ctx,
+                now,
+                Some(code),
+                "registrar granted no lifetime".into(),
+                asked,
+            );
+            return;
+        }
         self.registered = true;
         self.failures = 0;
         ctx.notify(

@@ -1,0 +1,30 @@
+//! The HTTP side: the softphone page's static files, `GET /api/config` and the SIP WebSocket
+//! endpoint `GET /ws` (RFC 7118 §4, RFC 6455 §4 upgrade over HTTP/1.1).
+
+use crate::gateway::Gateway;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use std::sync::Arc;
+use tower_http::services::ServeDir;
+
+/// The path of the SIP WebSocket endpoint, as `/api/config` tells the page.
+pub const WS_PATH: &str = "/ws";
+
+/// The routes, for both the HTTP and the HTTPS listener.
+pub fn router(gw: Arc<Gateway>) -> Router {
+    let files = ServeDir::new(&gw.cfg.web_dir);
+    Router::new()
+        .route("/api/config", get(api_config))
+        .route(WS_PATH, get(crate::ws::upgrade))
+        .fallback_service(files)
+        .with_state(gw)
+}
+
+/// What the page needs to connect: the SIP domain and where the WebSocket is.
+async fn api_config(State(gw): State<Arc<Gateway>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "domain": gw.cfg.domain,
+        "ws_path": WS_PATH,
+    }))
+}

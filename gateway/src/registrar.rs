@@ -1,0 +1,286 @@
+//! The embedded registrar (RFC 3261 §10.3) with digest authentication (§22, RFC 7616):
+//! challenges with `WWW-Authenticate` (§22.1), stale nonces (RFC 7616 §3.3), `423 Interval Too
+//! Brief` (§10.3 step 7), bindings with expiry tied to the WebSocket flow they came on
+//! (RFC 7118 §5, connection-bound authentication), and the location service lookup (§16.5).
+//!
+//! Pure logic: the caller hands in the time, the connection id and the user's stored hashes.
+
+use crate::proxy::ConnId;
+use crate::sipmsg::{name_addr, reply};
+use crate::store::Hashes;
+use sipsimple::auth::{Algorithm, Challenge, Credentials};
+use sipsimple::sip::{Message, NameAddr, Uri};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Shortest registration accepted (a nonzero shorter one gets 423).
+pub const MIN_EXPIRES: u32 = 60;
+/// Longest registration granted; longer requests are shortened.
+pub const MAX_EXPIRES: u32 = 3600;
+/// Granted when the request names no lifetime (§10.2.1.1 leaves it to the registrar).
+pub const DEFAULT_EXPIRES: u32 = 3600;
+/// How long a nonce may be answered.
+pub const NONCE_LIFETIME: Duration = Duration::from_secs(300);
+/// Nonces remembered at most: unauthenticated peers must not grow memory without bound.
+const MAX_NONCES: usize = 10_000;
+/// Contacts one user may register at most; the oldest give way.
+const MAX_BINDINGS_PER_USER: usize = 16;
+
+/// One registered contact of a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The Contact URI requests are retargeted to.
+    pub contact: Uri,
+    /// When the binding lapses.
+    pub expires_at: Instant,
+    /// The WebSocket connection it was registered on (requests for it go there).
+    pub conn: ConnId,
+    /// When it was last refreshed; the freshest binding is tried first.
+    pub updated: Instant,
+}
+
+/// What the registrar decided about one REGISTER.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Answer with this response; nothing changed (a challenge or an error).
+    Respond(Message),
+    /// The request was authenticated and applied.
+    Registered {
+        /// The 200 OK listing the user's contacts.
+        response: Message,
+        /// The authenticated user name; the connection now speaks for this user.
+        user: String,
+        /// The hosts of the contacts added (the flow's `.invalid` names, RFC 7118 §5).
+        contact_hosts: Vec<String>,
+    },
+}
+
+/// The registrar of one domain.
+#[derive(Debug)]
+pub struct Registrar {
+    domain: String,
+    /// Nonces handed out, with when.
+    nonces: HashMap<String, Instant>,
+    /// Bindings by user name.
+    bindings: HashMap<String, Vec<Binding>>,
+}
+
+impl Registrar {
+    /// A registrar for `domain` (also the digest realm).
+    pub fn new(domain: &str) -> Registrar {
+        Registrar {
+            domain: domain.to_ascii_lowercase(),
+            nonces: HashMap::new(),
+            bindings: HashMap::new(),
+        }
+    }
+
+    /// The user name whose hashes [`handle`](Self::handle) will need: the `username` of the
+    /// Authorization header, when there is one that parses.
+    pub fn digest_username(msg: &Message) -> Option<String> {
+        let creds = Credentials::parse(msg.header("Authorization")?).ok()?;
+        Some(creds.username)
+    }
+
+    fn challenge(&mut self, now: Instant, req: &Message, stale: bool) -> Outcome {
+        if self.nonces.len() >= MAX_NONCES {
+            self.expire(now);
+        }
+        if self.nonces.len() >= MAX_NONCES {
+            // Still full of live nonces (a flood): forget the oldest.
+            if let Some(oldest) = self
+                .nonces
+                .iter()
+                .min_by_key(|(_, t)| **t)
+                .map(|(n, _)| n.clone())
+            {
+                self.nonces.remove(&oldest);
+            }
+        }
+        let nonce = crate::random::hex(32);
+        self.nonces.insert(nonce.clone(), now);
+        let challenge = Challenge {
+            realm: self.domain.clone(),
+            nonce,
+            opaque: None,
+            algorithm: Algorithm::Md5,
+            qop_auth: true,
+            stale,
+        };
+        let mut r = reply(req, 401, "Unauthorized");
+        r.push_header("WWW-Authenticate", challenge.to_header());
+        Outcome::Respond(r)
+    }
+
+    fn nonce_is_fresh(&self, nonce: &str, now: Instant) -> bool {
+        self.nonces
+            .get(nonce)
+            .is_some_and(|issued| now.saturating_duration_since(*issued) < NONCE_LIFETIME)
+    }
+
+    /// Processes a REGISTER that arrived on connection `conn` (RFC 3261 §10.3). `hashes` are
+    /// the stored secrets of [`digest_username`](Self::digest_username) in our realm, `None`
+    /// when there is no such user.
+    pub fn handle(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        req: &Message,
+        hashes: Option<&Hashes>,
+    ) -> Outcome {
+        let forbidden = |req: &Message| Outcome::Respond(reply(req, 403, "Forbidden"));
+        // Step 3 of §10.3 needs the AOR: only users of our domain register here.
+        let Some(to) = name_addr(req, "To") else {
+            return Outcome::Respond(reply(req, 400, "Bad To Header"));
+        };
+        let our_domain = matches!(to.uri.scheme.as_str(), "sip" | "sips")
+            && to.uri.host.eq_ignore_ascii_case(&self.domain);
+        let Some(user) = to.uri.user.clone().filter(|_| our_domain) else {
+            return forbidden(req);
+        };
+        // Step 3: authentication (§22.3).
+        let Some(creds) = req
+            .header("Authorization")
+            .and_then(|a| Credentials::parse(a).ok())
+        else {
+            return self.challenge(now, req, false);
+        };
+        if creds.username != user || creds.realm != self.domain {
+            return forbidden(req);
+        }
+        // Unknown users and wrong passwords get the same answer after the same work.
+        let verified = match hashes {
+            Some(h) => creds.verify(h.for_algorithm(creds.algorithm), "REGISTER"),
+            None => {
+                let dummy = "0".repeat(64);
+                let _ = creds.verify(&dummy, "REGISTER");
+                false
+            }
+        };
+        if !verified {
+            return forbidden(req);
+        }
+        // The right password for a nonce we no longer honour: ask again, flagged stale so
+        // that the client retries without bothering its user (RFC 7616 §3.3).
+        if !self.nonce_is_fresh(&creds.nonce, now) {
+            return self.challenge(now, req, true);
+        }
+        self.apply(now, conn, req, user)
+    }
+
+    /// Steps 5 to 8 of §10.3 for an authenticated request.
+    fn apply(&mut self, now: Instant, conn: ConnId, req: &Message, user: String) -> Outcome {
+        let header_expires = req
+            .header("Expires")
+            .and_then(|e| e.trim().parse::<u32>().ok());
+        let contacts = req.header_values("Contact");
+        if contacts.iter().any(|c| c.trim() == "*") {
+            // `Contact: *` removes every binding, and only with Expires: 0 (§10.2.2).
+            if contacts.len() != 1 || header_expires != Some(0) {
+                return Outcome::Respond(reply(req, 400, "Invalid Wildcard Contact"));
+            }
+            self.bindings.remove(&user);
+            return self.ok(now, req, user, 0, Vec::new());
+        }
+        let mut changes = Vec::new();
+        for c in &contacts {
+            let Ok(c) = NameAddr::parse(c) else {
+                return Outcome::Respond(reply(req, 400, "Bad Contact Header"));
+            };
+            let asked = c
+                .param("expires")
+                .flatten()
+                .and_then(|e| e.trim().parse::<u32>().ok())
+                .or(header_expires)
+                .unwrap_or(DEFAULT_EXPIRES);
+            if asked != 0 && asked < MIN_EXPIRES {
+                let mut r = reply(req, 423, "Interval Too Brief");
+                r.push_header("Min-Expires", MIN_EXPIRES.to_string());
+                return Outcome::Respond(r);
+            }
+            changes.push((c.uri, asked.min(MAX_EXPIRES)));
+        }
+        let granted = changes.first().map_or(0, |(_, e)| *e);
+        let list = self.bindings.entry(user.clone()).or_default();
+        let mut contact_hosts = Vec::new();
+        for (uri, expires) in changes {
+            let key = uri.to_string();
+            list.retain(|b| b.contact.to_string() != key);
+            if expires > 0 {
+                contact_hosts.push(uri.host.clone());
+                list.push(Binding {
+                    contact: uri,
+                    expires_at: now + Duration::from_secs(u64::from(expires)),
+                    conn,
+                    updated: now,
+                });
+            }
+        }
+        list.retain(|b| b.expires_at > now);
+        while list.len() > MAX_BINDINGS_PER_USER {
+            list.remove(0);
+        }
+        if list.is_empty() {
+            self.bindings.remove(&user);
+        }
+        self.ok(now, req, user, granted, contact_hosts)
+    }
+
+    /// The 200 OK with every current contact and its remaining lifetime (§10.3 step 8).
+    fn ok(
+        &self,
+        now: Instant,
+        req: &Message,
+        user: String,
+        granted: u32,
+        contact_hosts: Vec<String>,
+    ) -> Outcome {
+        let mut r = reply(req, 200, "OK");
+        for b in self.lookup(&user, now) {
+            let mut c = NameAddr::new(b.contact.clone());
+            let left = b.expires_at.saturating_duration_since(now).as_secs();
+            c.set_param("expires", Some(&left.to_string()));
+            r.push_header("Contact", c.to_string());
+        }
+        r.push_header("Expires", granted.to_string());
+        Outcome::Registered {
+            response: r,
+            user,
+            contact_hosts,
+        }
+    }
+
+    /// The live bindings of `user`, freshest first (the location service, §16.5).
+    pub fn lookup(&self, user: &str, now: Instant) -> Vec<&Binding> {
+        let mut v: Vec<&Binding> = self
+            .bindings
+            .get(user)
+            .map(|l| l.iter().filter(|b| b.expires_at > now).collect())
+            .unwrap_or_default();
+        v.sort_by_key(|b| std::cmp::Reverse(b.updated));
+        v
+    }
+
+    /// Forgets the bindings made over a connection that closed (RFC 7118 §5: its contacts
+    /// cannot be reached any more).
+    pub fn remove_connection(&mut self, conn: ConnId) {
+        self.bindings.retain(|_, list| {
+            list.retain(|b| b.conn != conn);
+            !list.is_empty()
+        });
+    }
+
+    /// Drops lapsed bindings and nonces.
+    pub fn expire(&mut self, now: Instant) {
+        self.bindings.retain(|_, list| {
+            list.retain(|b| b.expires_at > now);
+            !list.is_empty()
+        });
+        self.nonces
+            .retain(|_, issued| now.saturating_duration_since(*issued) < NONCE_LIFETIME);
+    }
+}
+
+#[cfg(test)]
+#[path = "registrar_tests.rs"]
+mod tests;

@@ -1,0 +1,338 @@
+//! The user store of the embedded registrar (RFC 3261 §10.3, §22.4): SQLite through sqlx,
+//! holding HA1 = H(user:realm:password) for MD5 and SHA-256 (RFC 7616 §3.4.2, RFC 8760),
+//! never the password itself.
+
+use sipsimple::auth::{ha1, Algorithm};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::Row;
+use std::fmt;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "gateway.db";
+
+/// Why a store operation failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The data directory could not be created.
+    Io(std::io::Error),
+    /// SQLite said no.
+    Db(sqlx::Error),
+    /// The embedded migrations could not be applied.
+    Migrate(sqlx::migrate::MigrateError),
+    /// The user name is not a valid SIP user part.
+    InvalidName(String),
+    /// `user add` of a name that exists.
+    Exists(String),
+    /// The user does not exist.
+    NoSuchUser(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Io(e) => write!(f, "data directory: {e}"),
+            StoreError::Db(e) => write!(f, "database: {e}"),
+            StoreError::Migrate(e) => write!(f, "database migration: {e}"),
+            StoreError::InvalidName(n) => write!(
+                f,
+                "{n:?} is not a valid user name (1 to 64 letters, digits or -_.!~*'())"
+            ),
+            StoreError::Exists(n) => write!(f, "user {n} already exists"),
+            StoreError::NoSuchUser(n) => write!(f, "no user {n}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Db(e)
+    }
+}
+
+/// The stored digest secrets of one user in one realm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hashes {
+    /// Hex MD5 of `user:realm:password`.
+    pub md5: String,
+    /// Hex SHA-256 of `user:realm:password`.
+    pub sha256: String,
+}
+
+impl Hashes {
+    /// Computes both hashes.
+    pub fn new(user: &str, realm: &str, password: &str) -> Hashes {
+        Hashes {
+            md5: ha1(Algorithm::Md5, user, realm, password),
+            sha256: ha1(Algorithm::Sha256, user, realm, password),
+        }
+    }
+
+    /// The HA1 for `algorithm`.
+    pub fn for_algorithm(&self, algorithm: Algorithm) -> &str {
+        match algorithm {
+            Algorithm::Md5 => &self.md5,
+            Algorithm::Sha256 => &self.sha256,
+        }
+    }
+}
+
+/// One row of `user list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    /// The user name.
+    pub name: String,
+    /// The realm the hashes were made for.
+    pub realm: String,
+    /// Seconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// The SQLite database of the gateway.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Creates the data directory (and its parents) readable by its owner only; an existing
+/// directory is left as it is.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+fn check_name(name: &str) -> Result<(), StoreError> {
+    if crate::config::valid_user_name(name) {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidName(name.to_string()))
+    }
+}
+
+impl Store {
+    /// Opens (creating when needed) the data directory and `gateway.db`, and applies the
+    /// migrations embedded from `gateway/migrations/`.
+    pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        create_private_dir(data_dir).map_err(StoreError::Io)?;
+        let db_path = data_dir.join(DB_FILE);
+        let options = SqliteConnectOptions::new()
+            .filename(&db_path)
+            .create_if_missing(true)
+            // The CLI may change users while `serve` runs: wait for the other's lock.
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        // HA1 values are password equivalents for digest (RFC 7616 §5.5): owner only. SQLite
+        // gives its journal files the database file's mode.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&db_path, std::fs::Permissions::from_mode(0o600))
+                .map_err(StoreError::Io)?;
+        }
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(StoreError::Migrate)?;
+        Ok(Store { pool })
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Adds a user whose hashes are made for `realm`.
+    pub async fn add_user(
+        &self,
+        name: &str,
+        realm: &str,
+        password: &str,
+    ) -> Result<(), StoreError> {
+        check_name(name)?;
+        let h = Hashes::new(name, realm, password);
+        let done = sqlx::query(
+            "INSERT INTO users (name, realm, ha1_md5, ha1_sha256, created_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT(name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(realm)
+        .bind(&h.md5)
+        .bind(&h.sha256)
+        .bind(unix_now())
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Exists(name.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Sets a new password (and realm) for an existing user.
+    pub async fn set_password(
+        &self,
+        name: &str,
+        realm: &str,
+        password: &str,
+    ) -> Result<(), StoreError> {
+        check_name(name)?;
+        let h = Hashes::new(name, realm, password);
+        let done =
+            sqlx::query("UPDATE users SET realm = ?, ha1_md5 = ?, ha1_sha256 = ? WHERE name = ?")
+                .bind(realm)
+                .bind(&h.md5)
+                .bind(&h.sha256)
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NoSuchUser(name.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Removes a user.
+    pub async fn remove_user(&self, name: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM users WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NoSuchUser(name.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Every user, by name.
+    pub async fn list_users(&self) -> Result<Vec<UserInfo>, StoreError> {
+        let rows = sqlx::query("SELECT name, realm, created_at FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(UserInfo {
+                    name: r.try_get("name")?,
+                    realm: r.try_get("realm")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many users exist.
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// The hashes of `name` when the user exists and its hashes were made for `realm`.
+    pub async fn hashes(&self, name: &str, realm: &str) -> Result<Option<Hashes>, StoreError> {
+        let row = sqlx::query("SELECT ha1_md5, ha1_sha256 FROM users WHERE name = ? AND realm = ?")
+            .bind(name)
+            .bind(realm)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => Ok(Some(Hashes {
+                md5: r.try_get("ha1_md5")?,
+                sha256: r.try_get("ha1_sha256")?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    /// `true` when `name` is a user of `realm`.
+    pub async fn user_exists(&self, name: &str, realm: &str) -> Result<bool, StoreError> {
+        Ok(self.hashes(name, realm).await?.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn users_round_trip_without_plain_passwords() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("data")).await.expect("open");
+        assert_eq!(store.count_users().await.expect("count"), 0);
+        store
+            .add_user("alice", "sipsimple.local", "plain-Password-7")
+            .await
+            .expect("add");
+        // The password itself is in none of the database's files (main, WAL, shared memory).
+        for entry in std::fs::read_dir(dir.path().join("data")).expect("data dir") {
+            let bytes = std::fs::read(entry.expect("entry").path()).expect("file");
+            assert!(!bytes.windows(16).any(|w| w == b"plain-Password-7"));
+        }
+        assert!(matches!(
+            store.add_user("alice", "sipsimple.local", "x").await,
+            Err(StoreError::Exists(_))
+        ));
+        assert!(matches!(
+            store.add_user("al ice", "sipsimple.local", "x").await,
+            Err(StoreError::InvalidName(_))
+        ));
+        let h = store
+            .hashes("alice", "sipsimple.local")
+            .await
+            .expect("query")
+            .expect("alice");
+        assert_eq!(
+            h,
+            Hashes::new("alice", "sipsimple.local", "plain-Password-7")
+        );
+        assert_eq!(
+            store.hashes("alice", "other.realm").await.expect("query"),
+            None
+        );
+        store
+            .set_password("alice", "sipsimple.local", "new")
+            .await
+            .expect("passwd");
+        assert!(store
+            .user_exists("alice", "sipsimple.local")
+            .await
+            .expect("query"));
+        let list = store.list_users().await.expect("list");
+        assert_eq!(list.len(), 1);
+        store.remove_user("alice").await.expect("remove");
+        assert!(matches!(
+            store.remove_user("alice").await,
+            Err(StoreError::NoSuchUser(_))
+        ));
+        store.close().await;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode =
+                |p: &Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.path().join("data")), 0o700);
+            assert_eq!(mode(&dir.path().join("data").join(DB_FILE)), 0o600);
+        }
+    }
+}
