@@ -24,7 +24,8 @@ function onNotification(n) {
   const d = n.data;
   switch (n.name) {
     case 'SIPAccountRegistrationDidSucceed':
-      setState($('reg-state'), 'registered', `registered as ${d.contact_uri} (expires in ${d.expires} s)`);
+      setState($('reg-state'), 'registered', `registered as ${app.aor} (expires in ${d.expires} s)`);
+      $('reg-state').title = `contact ${d.contact_uri}`;
       $('call').disabled = false;
       $('unregister').disabled = false;
       break;

@@ -41,6 +41,7 @@ pub mod sdp;
 mod session;
 pub mod sip;
 pub mod time;
+pub mod transaction;
 pub mod ua;
 
 pub use notification::{Event, Notification, Originator, Sender, SessionState};
