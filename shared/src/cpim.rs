@@ -1,1 +1,0 @@
-//! CPIM (RFC 3862). Being written.

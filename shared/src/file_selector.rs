@@ -1,1 +1,0 @@
-//! file-selector (RFC 5547). Being written.

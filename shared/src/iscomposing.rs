@@ -1,1 +1,0 @@
-//! is-composing (RFC 3994). Being written.
