@@ -518,6 +518,14 @@ pub(super) fn write_mime_header(out: &mut String, name: &str, value: &str) {
         }
     }));
     out.push_str(": ");
-    out.extend(value.chars().map(|c| if c.is_control() { ' ' } else { c }));
+    // HTAB is legal inside a value (RFC 5322 §2.2) and non-ASCII text is kept as parsed;
+    // other ASCII controls (CR, LF...) could break the framing.
+    out.extend(value.chars().map(|c| {
+        if c.is_ascii_control() && c != '\t' {
+            ' '
+        } else {
+            c
+        }
+    }));
     out.push_str("\r\n");
 }
