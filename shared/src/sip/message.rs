@@ -1,19 +1,11 @@
-//! SIP message framing and the generic header model (RFC 3261 §7).
+//! The owned SIP message and the generic header model (RFC 3261 §7, §7.3, §8.2.6, §18.3).
 //!
-//! A message is parsed from one WebSocket frame (RFC 7118 §5) or one UDP datagram
-//! (RFC 3261 §18.3). Limits guard the parser against hostile peers: the head may not exceed
-//! [`MAX_HEAD_LEN`] bytes nor hold more than [`MAX_HEADERS`] header fields, and the body may
-//! not exceed [`MAX_BODY_LEN`].
+//! [`Message::parse`] runs the borrowed head parser ([`MessageRef`]) and copies its result out;
+//! see [`super::raw`] for the framing rules and limits.
 
-use super::uri::{Uri, UriError};
-use core::fmt;
-
-/// Largest accepted start line plus header section, in bytes.
-pub const MAX_HEAD_LEN: usize = 64 * 1024;
-/// Largest accepted number of header fields.
-pub const MAX_HEADERS: usize = 256;
-/// Largest accepted body, in bytes.
-pub const MAX_BODY_LEN: usize = 1024 * 1024;
+use super::raw::{body_of, parse_head, same_header, HeaderRef, MessageRef, StartLineRef};
+pub use super::raw::{ParseError, StartLineError, MAX_BODY_LEN, MAX_HEADERS, MAX_HEAD_LEN};
+use super::uri::Uri;
 
 /// The first line of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +31,7 @@ pub enum StartLine {
 pub struct Header {
     /// The name as written, compact forms included.
     pub name: String,
-    /// The value with surrounding whitespace removed.
+    /// The value with surrounding whitespace removed and line folds replaced by one space.
     pub value: String,
 }
 
@@ -54,70 +46,12 @@ pub struct Message {
     pub body: Vec<u8>,
 }
 
-/// Why a message was refused, with the 1-based line where it was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ParseError {
-    /// Nothing but whitespace was received.
-    Empty,
-    /// No blank line ends the header section.
-    NoEndOfHeaders,
-    /// The header section is larger than [`MAX_HEAD_LEN`].
-    HeadTooLarge,
-    /// More than [`MAX_HEADERS`] header fields.
-    TooManyHeaders,
-    /// The start line is neither a Request-Line nor a Status-Line.
-    BadStartLine,
-    /// The Request-URI could not be parsed.
-    BadRequestUri(UriError),
-    /// A header line without a valid `name:`.
-    BadHeader {
-        /// The 1-based line number.
-        line: usize,
-    },
-    /// The head is not UTF-8 text.
-    NotText,
-    /// Content-Length is not a number, or appears twice with different values.
-    BadContentLength,
-    /// Content-Length announces more bytes than were received.
-    BodyTooShort {
-        /// Bytes announced.
-        expected: usize,
-        /// Bytes present.
-        got: usize,
-    },
-    /// The body is larger than [`MAX_BODY_LEN`].
-    BodyTooLarge,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParseError::Empty => f.write_str("empty message"),
-            ParseError::NoEndOfHeaders => f.write_str("no blank line after the headers"),
-            ParseError::HeadTooLarge => write!(f, "header section over {MAX_HEAD_LEN} bytes"),
-            ParseError::TooManyHeaders => write!(f, "more than {MAX_HEADERS} header fields"),
-            ParseError::BadStartLine => f.write_str("malformed request or status line"),
-            ParseError::BadRequestUri(e) => write!(f, "malformed Request-URI: {e}"),
-            ParseError::BadHeader { line } => write!(f, "malformed header field on line {line}"),
-            ParseError::NotText => f.write_str("header section is not UTF-8"),
-            ParseError::BadContentLength => f.write_str("invalid Content-Length"),
-            ParseError::BodyTooShort { expected, got } => {
-                write!(f, "Content-Length {expected} but only {got} body bytes")
-            }
-            ParseError::BodyTooLarge => write!(f, "body over {MAX_BODY_LEN} bytes"),
-        }
-    }
-}
-
-impl std::error::Error for ParseError {}
-
 /// Maps a compact header form (RFC 3261 §7.3.3 and later RFCs) to its full name.
 pub fn expand_compact(name: &str) -> &str {
-    if name.len() != 1 {
+    let [c] = name.as_bytes() else {
         return name;
-    }
-    match name.as_bytes()[0].to_ascii_lowercase() {
+    };
+    match c.to_ascii_lowercase() {
         b'i' => "Call-ID",
         b'm' => "Contact",
         b'e' => "Content-Encoding",
@@ -137,89 +71,65 @@ pub fn expand_compact(name: &str) -> &str {
     }
 }
 
-fn same_header(a: &str, b: &str) -> bool {
-    expand_compact(a).eq_ignore_ascii_case(expand_compact(b))
+/// The owned start line, with the Request-URI parsed; it may not carry `?headers`
+/// (RFC 3261 §19.1.5).
+fn owned_start(start: StartLineRef<'_>) -> Result<StartLine, ParseError> {
+    Ok(match start {
+        StartLineRef::Request { method, uri } => {
+            let uri = Uri::parse(uri).map_err(ParseError::BadRequestUri)?;
+            if uri.headers.is_some() {
+                return Err(ParseError::BadStartLine(StartLineError::UriHeaders));
+            }
+            StartLine::Request {
+                method: method.to_string(),
+                uri,
+            }
+        }
+        StartLineRef::Response { code, reason } => StartLine::Response {
+            code,
+            reason: reason.to_string(),
+        },
+    })
 }
 
-fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+fn owned_header(h: &HeaderRef<'_>, folded: bool) -> Header {
+    Header {
+        name: h.name.to_string(),
+        value: if folded {
+            h.unfolded().into_owned()
+        } else {
+            h.value.to_string()
+        },
+    }
+}
+
+impl<'a> MessageRef<'a> {
+    /// Copies the message out, parsing the Request-URI (which may not carry `?headers`,
+    /// RFC 3261 §19.1.5).
+    pub fn to_message(&self) -> Result<Message, ParseError> {
+        Ok(Message {
+            start: owned_start(self.start)?,
+            headers: self.headers.iter().map(|h| owned_header(h, true)).collect(),
+            body: self.body.to_vec(),
+        })
+    }
 }
 
 impl Message {
     /// Parses one whole message: a datagram or a WebSocket frame.
     ///
     /// CRLFs before the start line are skipped (RFC 3261 §7.5). A body longer than
-    /// Content-Length is truncated to it (§18.3); a shorter one is an error.
+    /// Content-Length is truncated to it (§18.3); a shorter one is an error. This is the
+    /// syntax layer; [`Message::validate`] checks the header rules of RFC 3261 on top.
     pub fn parse(input: &[u8]) -> Result<Message, ParseError> {
-        let start = input
-            .iter()
-            .position(|b| !matches!(b, b'\r' | b'\n'))
-            .ok_or(ParseError::Empty)?;
-        let input = &input[start..];
-        let (head_len, body_start) = find_end_of_head(input)?;
-        let head = core::str::from_utf8(&input[..head_len]).map_err(|_| ParseError::NotText)?;
-        let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-        let first = lines.next().ok_or(ParseError::Empty)?;
-        let start = parse_start_line(first)?;
-
-        let mut headers: Vec<Header> = Vec::new();
-        for (i, line) in lines.enumerate() {
-            let line_no = i + 2;
-            if line.starts_with([' ', '\t']) {
-                // Folded continuation (RFC 3261 §7.3.1): joined with one space.
-                let last = headers
-                    .last_mut()
-                    .ok_or(ParseError::BadHeader { line: line_no })?;
-                if !last.value.is_empty() {
-                    last.value.push(' ');
-                }
-                last.value.push_str(line.trim());
-                continue;
-            }
-            let (name, value) = line
-                .split_once(':')
-                .ok_or(ParseError::BadHeader { line: line_no })?;
-            let name = name.trim_end_matches([' ', '\t']);
-            if name.is_empty() || !name.bytes().all(is_token_char) {
-                return Err(ParseError::BadHeader { line: line_no });
-            }
-            if headers.len() == MAX_HEADERS {
-                return Err(ParseError::TooManyHeaders);
-            }
-            headers.push(Header {
-                name: name.to_string(),
-                value: value.trim().to_string(),
-            });
-        }
-
-        let rest = &input[body_start..];
-        let mut content_length: Option<usize> = None;
-        for h in headers
-            .iter()
-            .filter(|h| same_header(&h.name, "Content-Length"))
-        {
-            let n: usize = h.value.parse().map_err(|_| ParseError::BadContentLength)?;
-            if content_length.is_some_and(|c| c != n) {
-                return Err(ParseError::BadContentLength);
-            }
-            content_length = Some(n);
-        }
-        let body_len = match content_length {
-            Some(n) if n > MAX_BODY_LEN => return Err(ParseError::BodyTooLarge),
-            Some(n) if n > rest.len() => {
-                return Err(ParseError::BodyTooShort {
-                    expected: n,
-                    got: rest.len(),
-                })
-            }
-            Some(n) => n,
-            None if rest.len() > MAX_BODY_LEN => return Err(ParseError::BodyTooLarge),
-            None => rest.len(),
-        };
+        // Straight from the head scanner into owned fields, without a borrowed copy between.
+        let mut headers = Vec::with_capacity(16);
+        let head = parse_head(input, |h, folded| headers.push(owned_header(&h, folded)))?;
+        let body = body_of(input, &head)?;
         Ok(Message {
-            start,
+            start: owned_start(head.start)?,
             headers,
-            body: rest[..body_len].to_vec(),
+            body: body.to_vec(),
         })
     }
 
@@ -381,26 +291,28 @@ impl Message {
             StartLine::Request { method, uri } => {
                 out.extend_from_slice(method.as_bytes());
                 out.push(b' ');
-                out.extend_from_slice(uri.to_string().as_bytes());
+                uri.encode(out);
                 out.extend_from_slice(b" SIP/2.0\r\n");
             }
             StartLine::Response { code, reason } => {
                 out.extend_from_slice(b"SIP/2.0 ");
-                out.extend_from_slice(code.to_string().as_bytes());
+                super::push_decimal(out, u64::from(*code));
                 out.push(b' ');
                 out.extend_from_slice(reason.as_bytes());
                 out.extend_from_slice(b"\r\n");
             }
         }
+        let mut has_length = false;
         for h in &self.headers {
+            has_length = has_length || same_header(&h.name, "Content-Length");
             out.extend_from_slice(h.name.as_bytes());
             out.extend_from_slice(b": ");
             out.extend_from_slice(h.value.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
-        if self.header("Content-Length").is_none() {
+        if !has_length {
             out.extend_from_slice(b"Content-Length: ");
-            out.extend_from_slice(self.body.len().to_string().as_bytes());
+            super::push_decimal(out, self.body.len() as u64);
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"\r\n");
@@ -413,59 +325,6 @@ impl Message {
         self.encode(&mut out);
         out
     }
-}
-
-/// Finds the blank line ending the head: returns (head length, body offset).
-fn find_end_of_head(input: &[u8]) -> Result<(usize, usize), ParseError> {
-    let limit = input.len().min(MAX_HEAD_LEN + 4);
-    let mut i = 0;
-    while i < limit {
-        if input[i] == b'\n' {
-            if input.get(i + 1) == Some(&b'\n') {
-                return Ok((i, i + 2));
-            }
-            if input.get(i + 1) == Some(&b'\r') && input.get(i + 2) == Some(&b'\n') {
-                return Ok((i, i + 3));
-            }
-        }
-        i += 1;
-    }
-    if input.len() > MAX_HEAD_LEN {
-        Err(ParseError::HeadTooLarge)
-    } else {
-        Err(ParseError::NoEndOfHeaders)
-    }
-}
-
-fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
-    if let Some(rest) = line.strip_prefix("SIP/2.0 ") {
-        let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
-        if code.len() != 3 {
-            return Err(ParseError::BadStartLine);
-        }
-        let code: u16 = code.parse().map_err(|_| ParseError::BadStartLine)?;
-        if !(100..=699).contains(&code) {
-            return Err(ParseError::BadStartLine);
-        }
-        return Ok(StartLine::Response {
-            code,
-            reason: reason.to_string(),
-        });
-    }
-    let mut parts = line.split(' ');
-    let (Some(method), Some(uri), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(ParseError::BadStartLine);
-    };
-    if method.is_empty() || !method.bytes().all(is_token_char) || version != "SIP/2.0" {
-        return Err(ParseError::BadStartLine);
-    }
-    let uri = Uri::parse(uri).map_err(ParseError::BadRequestUri)?;
-    Ok(StartLine::Request {
-        method: method.to_string(),
-        uri,
-    })
 }
 
 #[cfg(test)]
@@ -513,11 +372,15 @@ mod tests {
         );
         assert_eq!(
             Message::parse(b"INVITE sip:a@b SIP/3.0\r\n\r\n"),
-            Err(ParseError::BadStartLine)
+            Err(ParseError::BadStartLine(StartLineError::Version))
         );
         assert_eq!(
             Message::parse(b"SIP/2.0 1000 Huh\r\n\r\n"),
-            Err(ParseError::BadStartLine)
+            Err(ParseError::BadStartLine(StartLineError::StatusCode))
+        );
+        assert_eq!(
+            Message::parse(b"INVITE sip:a@b?Route=x SIP/2.0\r\n\r\n"),
+            Err(ParseError::BadStartLine(StartLineError::UriHeaders))
         );
         assert_eq!(
             Message::parse(b"OPTIONS sip:a@b SIP/2.0\r\nno colon\r\n\r\n"),
