@@ -13,7 +13,9 @@
 //! app.addObserver(n => console.log(n.name, n.data));
 //! await app.start();                       // opens the WebSocket and registers
 //! const id = app.connect('sip:service@127.0.0.1:5070');
+//! app.hold(id); app.unhold(id);
 //! app.end(id);
+//! // Incoming sessions: SIPSessionNewIncoming, then app.accept(id) or app.reject(id, busy).
 //! ```
 
 use sipsimple::{AccountConfig, Output, Time, Transport, UserAgent};
@@ -270,14 +272,108 @@ impl SIPApplication {
         result
     }
 
-    /// Ends a session: CANCEL while calling, BYE once established.
+    /// Ends a session: CANCEL while calling, 603 while incoming, BYE once established.
     pub fn end(&self, session: f64) -> Result<(), JsError> {
+        self.command(|ua, t| ua.end(t, session as u64))
+    }
+
+    /// Accepts an incoming session (`SIPSessionNewIncoming`), answering its offer with
+    /// `sdpAnswer` (the page's WebRTC answer to `remoteSdp(id)`) or a placeholder answer.
+    pub fn accept(&self, session: f64, sdp_answer: Option<String>) -> Result<(), JsError> {
+        self.command(|ua, t| ua.accept(t, session as u64, sdp_answer.as_deref()))
+    }
+
+    /// Rejects an incoming session with 486 Busy Here (`busy`) or 603 Decline.
+    pub fn reject(&self, session: f64, busy: bool) -> Result<(), JsError> {
+        self.command(|ua, t| ua.reject(t, session as u64, busy))
+    }
+
+    /// Puts an established session on hold (`SIPSessionGotHoldRequest` follows).
+    pub fn hold(&self, session: f64) -> Result<(), JsError> {
+        self.command(|ua, t| ua.hold(t, session as u64))
+    }
+
+    /// Takes an established session off hold (`SIPSessionGotUnholdRequest` follows).
+    pub fn unhold(&self, session: f64) -> Result<(), JsError> {
+        self.command(|ua, t| ua.unhold(t, session as u64))
+    }
+
+    /// The peer's SDP in effect for a session (its offer while the session is incoming).
+    #[wasm_bindgen(js_name = remoteSdp)]
+    pub fn remote_sdp(&self, session: f64) -> Option<String> {
+        self.inner
+            .borrow()
+            .ua
+            .remote_sdp(session as u64)
+            .map(str::to_string)
+    }
+
+    /// Our SDP in effect for a session.
+    #[wasm_bindgen(js_name = localSdp)]
+    pub fn local_sdp(&self, session: f64) -> Option<String> {
+        self.inner
+            .borrow()
+            .ua
+            .local_sdp(session as u64)
+            .map(str::to_string)
+    }
+
+    /// The state of a session (`"ESTABLISHED"`, ...), if it is known.
+    #[wasm_bindgen(js_name = sessionState)]
+    pub fn session_state(&self, session: f64) -> Option<String> {
+        self.inner
+            .borrow()
+            .ua
+            .session_state(session as u64)
+            .map(|s| s.name().to_string())
+    }
+
+    /// The seed's session attributes as a plain object: `state`, `direction`
+    /// (`"incoming"`/`"outgoing"`), `local_uri`, `remote_uri`, `caller_uri`, `callee_uri`,
+    /// `remote_user_agent`, `on_hold_by_local`, `on_hold_by_remote`, `on_hold`; `undefined`
+    /// for an unknown id.
+    pub fn session(&self, session: f64) -> JsValue {
+        let inner = self.inner.borrow();
+        let Some(s) = inner.ua.session(session as u64) else {
+            return JsValue::UNDEFINED;
+        };
+        let o = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
+        };
+        set("id", JsValue::from_f64(session));
+        set("state", JsValue::from_str(s.state().name()));
+        let direction = match s.direction() {
+            sipsimple::ua::SessionDirection::Incoming => "incoming",
+            sipsimple::ua::SessionDirection::Outgoing => "outgoing",
+        };
+        set("direction", JsValue::from_str(direction));
+        set("local_uri", JsValue::from_str(&s.local_uri().to_string()));
+        set("remote_uri", JsValue::from_str(&s.remote_uri().to_string()));
+        set("caller_uri", JsValue::from_str(&s.caller_uri().to_string()));
+        set("callee_uri", JsValue::from_str(&s.callee_uri().to_string()));
+        set(
+            "remote_user_agent",
+            s.remote_user_agent()
+                .map_or(JsValue::NULL, JsValue::from_str),
+        );
+        set("on_hold_by_local", JsValue::from_bool(s.on_hold_by_local()));
+        set(
+            "on_hold_by_remote",
+            JsValue::from_bool(s.on_hold_by_remote()),
+        );
+        set("on_hold", JsValue::from_bool(s.on_hold()));
+        o.into()
+    }
+
+    /// Runs a session command, then drains the core.
+    fn command(
+        &self,
+        f: impl FnOnce(&mut UserAgent, Time) -> Result<(), sipsimple::Error>,
+    ) -> Result<(), JsError> {
         let mut result = Ok(());
         with_inner(&Rc::downgrade(&self.inner), |inner, _| {
-            result = inner
-                .ua
-                .end(now(), session as u64)
-                .map_err(|e| JsError::new(&e.to_string()));
+            result = f(&mut inner.ua, now()).map_err(|e| JsError::new(&e.to_string()));
         });
         result
     }

@@ -28,17 +28,21 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod account;
 pub mod auth;
 pub mod cpim;
+pub mod dialog;
 pub mod file_selector;
 pub mod iscomposing;
 pub mod msrp;
 pub mod notification;
+pub mod notification_center;
 pub mod offer_answer;
 mod registration;
 pub mod rng;
 pub mod sdp;
 mod session;
+pub mod settings;
 pub mod sip;
 pub mod time;
 pub mod transaction;

@@ -50,6 +50,23 @@ pub enum SessionState {
     Terminated,
 }
 
+impl SessionState {
+    /// The seed's name of the state, as serialised (`ESTABLISHED`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SessionState::Null => "NULL",
+            SessionState::Calling => "CALLING",
+            SessionState::Incoming => "INCOMING",
+            SessionState::Accepting => "ACCEPTING",
+            SessionState::Established => "ESTABLISHED",
+            SessionState::Proposing => "PROPOSING",
+            SessionState::Proposed => "PROPOSED",
+            SessionState::Terminating => "TERMINATING",
+            SessionState::Terminated => "TERMINATED",
+        }
+    }
+}
+
 /// A notification with its data, serialised as `{"name": ..., "data": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "name", content = "data")]
@@ -128,6 +145,16 @@ pub enum Event {
         /// Who ended it.
         originator: Originator,
     },
+    /// The session was put on hold, by this end (`local`) or by the other (`remote`).
+    SIPSessionGotHoldRequest {
+        /// Who put the session on hold.
+        originator: Originator,
+    },
+    /// The session was taken out of hold by the party that had put it on hold.
+    SIPSessionGotUnholdRequest {
+        /// Who took the session out of hold.
+        originator: Originator,
+    },
 }
 
 impl Event {
@@ -148,6 +175,8 @@ impl Event {
             Event::SIPSessionDidFail { .. } => "SIPSessionDidFail",
             Event::SIPSessionWillEnd {} => "SIPSessionWillEnd",
             Event::SIPSessionDidEnd { .. } => "SIPSessionDidEnd",
+            Event::SIPSessionGotHoldRequest { .. } => "SIPSessionGotHoldRequest",
+            Event::SIPSessionGotUnholdRequest { .. } => "SIPSessionGotUnholdRequest",
         }
     }
 }
@@ -180,5 +209,19 @@ mod tests {
         assert_eq!(v["sender"]["type"], "Session");
         assert_eq!(v["data"]["state"], "CALLING");
         assert_eq!(n.event.name(), "SIPSessionChangedState");
+        for state in [
+            SessionState::Null,
+            SessionState::Accepting,
+            SessionState::Terminated,
+        ] {
+            let v = serde_json::to_value(state).expect("serialise");
+            assert_eq!(v, state.name());
+        }
+        let hold = Event::SIPSessionGotHoldRequest {
+            originator: Originator::Remote,
+        };
+        let v = serde_json::to_value(&hold).expect("serialise");
+        assert_eq!(v["name"], hold.name());
+        assert_eq!(v["data"]["originator"], "remote");
     }
 }

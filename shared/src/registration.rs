@@ -1,12 +1,18 @@
 //! The registration client (RFC 3261 §10.2): REGISTER with digest retry (§22.2), `423 Interval
 //! Too Brief` (§10.2.8), refresh before expiry, retry with back-off after failures, and
 //! unregistration. Notifications: SIPAccountRegistrationDidSucceed/DidFail/DidEnd.
+//!
+//! Each REGISTER is a non-INVITE client transaction of the user agent's transaction layer:
+//! Timer F (64·T1) reports a registrar that never answers, Timer E retransmits on UDP.
 
 use crate::auth::Challenge;
+use crate::dialog::cseq_of;
 use crate::notification::Event;
-use crate::sip::{CSeq, Message, NameAddr, Uri};
+use crate::session::Failure;
+use crate::sip::{Message, NameAddr, Uri};
 use crate::time::Time;
-use crate::ua::{Ctx, ALLOW, TRANSACTION_TIMEOUT};
+use crate::transaction::TransactionId;
+use crate::ua::{Ctx, ALLOW};
 use core::time::Duration;
 
 /// Longest wait between failed attempts.
@@ -16,10 +22,9 @@ const FIRST_RETRY_DELAY: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 struct Pending {
-    branch: String,
+    tx: TransactionId,
     cseq: u32,
     expires: u32,
-    deadline: Time,
     /// Whether this request already carried an answer to the latest challenge.
     answered: bool,
 }
@@ -66,10 +71,6 @@ impl Registration {
         }
     }
 
-    pub(crate) fn owns(&self, branch: &str) -> bool {
-        self.pending.as_ref().is_some_and(|p| p.branch == branch)
-    }
-
     pub(crate) fn start(&mut self, ctx: &mut Ctx, now: Time) {
         self.wanted = true;
         self.failures = 0;
@@ -102,7 +103,6 @@ impl Registration {
         req.push_header("Contact", contact.to_string());
         req.push_header("Expires", expires.to_string());
         req.push_header("Allow", ALLOW);
-        req.push_header("User-Agent", ctx.cfg.user_agent.clone());
         let answered = if let Some(auth) = &mut self.auth {
             auth.nc += 1;
             let cnonce = ctx.rng.token(16);
@@ -119,24 +119,33 @@ impl Registration {
         } else {
             false
         };
-        req.push_header("Content-Length", "0");
-        ctx.send(&req);
+        self.next_attempt = None;
+        let Some(tx) = ctx.send_request(now, req) else {
+            // The layer refuses only malformed requests, which this is not; retry later.
+            self.fail(ctx, now, None, "cannot send REGISTER".into(), expires);
+            return;
+        };
         self.pending = Some(Pending {
-            branch,
+            tx,
             cseq: self.cseq,
             expires,
-            deadline: now + TRANSACTION_TIMEOUT,
             answered,
         });
-        self.next_attempt = None;
     }
 
-    pub(crate) fn on_response(&mut self, ctx: &mut Ctx, now: Time, msg: &Message, cseq: &CSeq) {
+    pub(crate) fn on_response(
+        &mut self,
+        ctx: &mut Ctx,
+        now: Time,
+        tx: TransactionId,
+        msg: &Message,
+    ) {
         let Some(code) = msg.code() else { return };
         let Some(p) = self.pending.as_ref() else {
             return;
         };
-        if cseq.seq != p.cseq || cseq.method != "REGISTER" || code < 200 {
+        let cseq = cseq_of(msg);
+        if p.tx != tx || cseq.is_none_or(|c| c.seq != p.cseq) || code < 200 {
             return;
         }
         let (expires, answered) = (p.expires, p.answered);
@@ -282,14 +291,26 @@ impl Registration {
         }
     }
 
-    pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx, now: Time) {
-        if let Some(p) = &self.pending {
-            if now >= p.deadline {
-                let expires = p.expires;
-                self.pending = None;
-                self.fail(ctx, now, None, "Request Timeout".into(), expires);
+    /// The pending REGISTER timed out (Timer F) or its flow failed.
+    pub(crate) fn on_failure(
+        &mut self,
+        ctx: &mut Ctx,
+        now: Time,
+        tx: TransactionId,
+        failure: Failure,
+    ) {
+        if self.pending.as_ref().is_some_and(|p| p.tx == tx) {
+            if let Some(p) = self.pending.take() {
+                let reason = match failure {
+                    Failure::Timeout => "Request Timeout",
+                    Failure::Transport => "Transport closed",
+                };
+                self.fail(ctx, now, None, reason.into(), p.expires);
             }
         }
+    }
+
+    pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx, now: Time) {
         if self.next_attempt.is_some_and(|t| now >= t) && self.pending.is_none() {
             self.next_attempt = None;
             if self.wanted {
@@ -298,14 +319,7 @@ impl Registration {
         }
     }
 
-    pub(crate) fn on_transport_closed(&mut self, ctx: &mut Ctx, now: Time) {
-        if let Some(p) = self.pending.take() {
-            self.fail(ctx, now, None, "Transport closed".into(), p.expires);
-        }
-    }
-
     pub(crate) fn next_timeout(&self) -> Option<Time> {
-        let deadline = self.pending.as_ref().map(|p| p.deadline);
-        deadline.into_iter().chain(self.next_attempt).min()
+        self.next_attempt
     }
 }

@@ -1,10 +1,13 @@
 //! The user agent driven by a scripted peer on a virtual clock: no sockets, no sleeps.
 //! The peer's answers are built with the crate's own parser and digest server side, so
-//! these tests check what goes on the wire as well as the notifications.
+//! these tests check what goes on the wire as well as the notifications. The last tests run
+//! the registration against the simulator's registrar.
+
+mod sim;
 
 use sipsimple::auth::{ha1, Algorithm, Challenge, Credentials};
 use sipsimple::sip::{Message, NameAddr};
-use sipsimple::{AccountConfig, Event, Originator, Output, SessionState, Time, UserAgent};
+use sipsimple::{AccountConfig, Error, Event, Originator, Output, SessionState, Time, UserAgent};
 
 const T0: Time = Time::from_millis(1_000);
 
@@ -227,8 +230,11 @@ fn outgoing_call_rings_starts_and_ends_locally() {
     assert!(events.contains(&Event::SIPSessionDidEnd {
         originator: Originator::Local
     }));
-    assert_eq!(ua.session_state(id), None);
-    assert!(ua.end(T0, id).is_err());
+    // The ended session stays readable, and refuses commands.
+    assert_eq!(ua.session_state(id), Some(SessionState::Terminated));
+    assert_eq!(ua.end(T0, id), Err(Error::InvalidState("TERMINATED")));
+    assert_eq!(ua.session_state(id + 1), None);
+    assert_eq!(ua.end(T0, id + 1), Err(Error::NoSuchSession(id + 1)));
 }
 
 #[test]
@@ -318,4 +324,78 @@ fn garbage_and_bad_targets_are_refused_without_panics() {
     assert!(ua.connect(T0, "sip:", None).is_err());
     assert!(ua.connect(T0, "mailto:bob@example.com", None).is_err());
     assert!(UserAgent::new(AccountConfig::new("nodomain", "x"), 1).is_err());
+}
+
+#[test]
+fn registers_refreshes_and_unregisters_through_the_simulated_registrar() {
+    use sim::ua::{at_ms, world, Command};
+    let mut sim = world(
+        sim::NetConfig::default(),
+        3,
+        sipsimple::ua::Transport::Udp,
+        &["alice"],
+        |p| {
+            p.users.insert("alice".into(), "secret".into());
+        },
+    );
+    sim.node_mut(1).ua_mut().at(at_ms(0), Command::Register);
+    sim.node_mut(1)
+        .ua_mut()
+        .at(at_ms(1_000_000), Command::Unregister);
+    sim.run_to_quiet(std::time::Duration::from_secs(2_000));
+    assert_eq!(
+        sim.node(1).ua().account_trace(),
+        [
+            "RegistrationDidSucceed(200 600)",
+            "RegistrationDidSucceed(200 600)",
+            "RegistrationDidEnd(Some(200))"
+        ]
+    );
+    let answered: Vec<(u64, u16)> = sim
+        .node(0)
+        .proxy()
+        .answered
+        .iter()
+        .map(|(t, code, _)| (t.as_millis(), *code))
+        .collect();
+    // The challenge once, the refresh at 90% of 600 s after the 200 came back (at 40 ms)
+    // with the same nonce (nc=2), then the removal.
+    assert_eq!(
+        answered,
+        [(10, 401), (30, 200), (540_050, 200), (1_000_010, 200)]
+    );
+    assert!(!sim.node(0).proxy().is_bound("alice"));
+    assert_eq!(sim.node(1).ua().ua.poll_timeout(), None);
+}
+
+#[test]
+fn wrong_password_backs_off_against_the_simulated_registrar() {
+    use sim::ua::{at_ms, world, Command};
+    let mut sim = world(
+        sim::NetConfig::default(),
+        3,
+        sipsimple::ua::Transport::Ws,
+        &["alice"],
+        |p| {
+            p.users.insert("alice".into(), "other".into());
+        },
+    );
+    sim.node_mut(1).ua_mut().at(at_ms(0), Command::Register);
+    sim.run_until(at_ms(100_000));
+    let delays: Vec<f64> = sim
+        .node(1)
+        .ua()
+        .account_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::SIPAccountRegistrationDidFail {
+                code: Some(401),
+                delay,
+                ..
+            } => Some(*delay),
+            _ => None,
+        })
+        .collect();
+    // Failures at 0.03 s, 30.03 s and 90.03 s: one answer per challenge, then back-off.
+    assert_eq!(delays, [30.0, 60.0, 120.0]);
 }

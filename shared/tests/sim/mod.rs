@@ -11,15 +11,18 @@
 //!   ([`NetConfig::failure`]). [`Network::set_filter`] scripts drops ("lose the first two
 //!   INVITEs"), and [`Network::log`] records the fate of every packet for assertions.
 //! - **Endpoints**: anything implementing [`Endpoint`]: bytes in, bytes out, a timeout. The
-//!   transaction-layer endpoint with a small scripted TU is in [`tx`]; dialog and session
-//!   tests can wrap their own state machines the same way and reuse the clock and network.
+//!   transaction-layer endpoint with a small scripted TU is in [`tx`]; user agents
+//!   ([`ua::UaNode`]) and a stateless proxy and registrar ([`proxy::Proxy`]) for the session
+//!   tests are in [`ua`] and [`proxy`], mixed in one simulation through [`ua::Node`].
 //!
 //! Use it from a test file with `mod sim;` (this directory is not a test target itself).
 //! Everything is seeded: one seed, one run.
 
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod tx;
+pub mod ua;
 
 use sipsimple::rng::Rng;
 use sipsimple::transaction::Dest;

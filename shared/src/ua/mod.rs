@@ -1,0 +1,592 @@
+//! The user agent: one account's registration and sessions over one flow to the outbound
+//! proxy (the gateway), on top of the transaction layer (RFC 3261 §17, [`crate::transaction`])
+//! and the dialog layer (§12, [`crate::dialog`]), driven sans-IO.
+//!
+//! The shell has one flow: a WebSocket (RFC 7118) for the browser, or any flow whose
+//! reliability [`Transport`] states (UDP makes the transactions retransmit). Everything goes
+//! out on it as [`Output::Transmit`], and everything received comes in through
+//! [`UserAgent::handle_input`].
+//!
+//! Requests are routed to their transaction user: a CANCEL to the session of the INVITE it
+//! cancels (§9.2), a request with a To tag to the session of its dialog (§12.2.2, else 481),
+//! an INVITE without one to a new incoming session; responses go to whoever started the
+//! client transaction. A 2xx to an INVITE whose session is gone is ACKed and its dialog
+//! ended with a BYE (§13.2.2.4).
+
+mod ctx;
+
+pub use crate::session::{Session, SessionDirection};
+pub(crate) use ctx::{Ctx, Owner};
+
+use crate::dialog::{tag_of, uac};
+use crate::notification::{Notification, SessionState};
+use crate::registration::Registration;
+use crate::rng::Rng;
+use crate::session::{Failure, Session as Sess};
+use crate::sip::{split_list, Message, Uri};
+use crate::time::Time;
+use crate::transaction::{
+    Config, Dest, Event as TxEvent, Input, TransactionId, TransactionLayer, TransportKind,
+};
+use core::fmt;
+use core::time::Duration;
+use std::collections::{BTreeMap, VecDeque};
+
+/// The flow's transport, as written in Via and in the Contact's `transport` parameter. It
+/// also says whether the flow is reliable: on UDP the transactions retransmit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transport {
+    /// SIP over WebSocket (RFC 7118).
+    Ws,
+    /// SIP over secure WebSocket (RFC 7118).
+    Wss,
+    /// UDP (RFC 3261 §18): unreliable.
+    Udp,
+    /// TCP (RFC 3261 §18).
+    Tcp,
+}
+
+impl Transport {
+    /// The transaction layer's view of the transport.
+    pub fn kind(self) -> TransportKind {
+        match self {
+            Transport::Ws => TransportKind::Ws,
+            Transport::Wss => TransportKind::Wss,
+            Transport::Udp => TransportKind::Udp,
+            Transport::Tcp => TransportKind::Tcp,
+        }
+    }
+
+    /// Whether messages on the flow can be lost (then requests and responses retransmit).
+    pub fn is_reliable(self) -> bool {
+        self.kind().is_reliable()
+    }
+
+    fn contact_param(self) -> Option<&'static str> {
+        match self {
+            Transport::Ws | Transport::Wss => Some("ws"),
+            Transport::Tcp => Some("tcp"),
+            Transport::Udp => None,
+        }
+    }
+}
+
+/// What the user agent needs to know about its account.
+#[derive(Debug, Clone)]
+pub struct AccountConfig {
+    /// The SIP id, `user@domain`.
+    pub id: String,
+    /// The display name put in From.
+    pub display_name: Option<String>,
+    /// The digest password.
+    pub password: String,
+    /// The digest user name when it differs from the id's user part.
+    pub auth_username: Option<String>,
+    /// The flow's transport, and with it its reliability.
+    pub transport: Transport,
+    /// The registration lifetime asked for, in seconds.
+    pub register_expires: u32,
+    /// The User-Agent header value.
+    pub user_agent: String,
+}
+
+impl AccountConfig {
+    /// A configuration with the defaults: WebSocket, 600 s registrations.
+    pub fn new(id: &str, password: &str) -> AccountConfig {
+        AccountConfig {
+            id: id.to_string(),
+            display_name: None,
+            password: password.to_string(),
+            auth_username: None,
+            transport: Transport::Ws,
+            register_expires: 600,
+            user_agent: concat!("sipsimple-rs/", env!("CARGO_PKG_VERSION")).to_string(),
+        }
+    }
+}
+
+/// Something the shell must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send these bytes as one message on the flow.
+    Transmit(Vec<u8>),
+    /// Deliver this notification to observers.
+    Notification(Notification),
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The account id is not `user@domain`.
+    BadAccountId(String),
+    /// The target is not a valid SIP URI.
+    BadTarget(String),
+    /// No session has this id.
+    NoSuchSession(u64),
+    /// The command is not allowed in the session's current state (the seed's state name),
+    /// or the session lacks what it needs (a description to put on hold).
+    InvalidState(&'static str),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BadAccountId(s) => write!(f, "account id {s:?} is not user@domain"),
+            Error::BadTarget(s) => write!(f, "{s:?} is not a SIP URI or user@domain"),
+            Error::NoSuchSession(id) => write!(f, "no session {id}"),
+            Error::InvalidState(s) => write!(f, "not allowed in state {s}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// RFC 3261's T1, the round-trip estimate (the transaction layer's default).
+pub const T1: Duration = Duration::from_millis(500);
+/// Timer B and Timer F, 64·T1: how long a client transaction waits for a final response.
+pub const TRANSACTION_TIMEOUT: Duration = Duration::from_millis(64 * 500);
+
+/// The methods this user agent handles.
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE";
+
+/// How many ended sessions stay readable (attributes, `stop_time`) after TERMINATED.
+pub const ENDED_SESSIONS_KEPT: usize = 32;
+
+/// ACKs already sent for 2xx that no session wanted, by INVITE transaction and To tag.
+type Orphans = BTreeMap<TransactionId, Vec<(String, Message)>>;
+
+/// One account's user agent. See the crate docs for the drive loop.
+#[derive(Debug)]
+pub struct UserAgent {
+    ctx: Ctx,
+    registration: Registration,
+    sessions: Vec<Sess>,
+    next_session: u64,
+    orphans: Orphans,
+}
+
+impl UserAgent {
+    /// A user agent for `cfg`, with randomness expanded from `seed`.
+    pub fn new(cfg: AccountConfig, seed: u64) -> Result<UserAgent, Error> {
+        let (user, domain) = cfg
+            .id
+            .split_once('@')
+            .filter(|(u, d)| !u.is_empty() && !d.is_empty())
+            .ok_or_else(|| Error::BadAccountId(cfg.id.clone()))?;
+        let aor = Uri::parse(&format!("sip:{user}@{domain}"))
+            .map_err(|_| Error::BadAccountId(cfg.id.clone()))?;
+        let mut rng = Rng::from_seed(seed);
+        let via_host = format!("{}.invalid", rng.token(12));
+        let mut contact = Uri::sip(Some(&rng.letters(8)), &via_host);
+        if let Some(t) = cfg.transport.contact_param() {
+            contact.set_param("transport", Some(t));
+        }
+        // The shell does not tell where a message came from beyond "the flow": leave the
+        // proxy's Via as it wrote it.
+        let timers = Config {
+            stamp_via: false,
+            ..Config::default()
+        };
+        let layer = TransactionLayer::new(timers, rng.next_u64());
+        let flow = Dest::new(cfg.transport.kind(), "outbound-proxy.invalid", 0);
+        let mut ctx = Ctx {
+            cfg,
+            rng,
+            out: VecDeque::new(),
+            aor,
+            via_host,
+            contact,
+            layer,
+            flow,
+            events: VecDeque::new(),
+            owners: BTreeMap::new(),
+            acting: None,
+        };
+        let registration = Registration::new(&mut ctx);
+        Ok(UserAgent {
+            ctx,
+            registration,
+            sessions: Vec::new(),
+            next_session: 1,
+            orphans: BTreeMap::new(),
+        })
+    }
+
+    /// The account's address-of-record.
+    pub fn aor(&self) -> &Uri {
+        &self.ctx.aor
+    }
+
+    /// The Contact URI this user agent registers.
+    pub fn contact(&self) -> &Uri {
+        &self.ctx.contact
+    }
+
+    /// Starts registering, and keeps the registration refreshed.
+    pub fn register(&mut self, now: Time) {
+        self.ctx.acting = Some(Owner::Registration);
+        self.registration.start(&mut self.ctx, now);
+        self.run(now);
+    }
+
+    /// Removes the registration (`Expires: 0`).
+    pub fn unregister(&mut self, now: Time) {
+        self.ctx.acting = Some(Owner::Registration);
+        self.registration.stop(&mut self.ctx, now);
+        self.run(now);
+    }
+
+    /// Places a call to `target` (`sip:bob@example.com` or `bob@example.com`), offering
+    /// `sdp` or, without one, a placeholder audio offer. Returns the session id.
+    pub fn connect(&mut self, now: Time, target: &str, sdp: Option<&str>) -> Result<u64, Error> {
+        let target = target.trim();
+        let text = if target.contains(':') {
+            target.to_string()
+        } else {
+            format!("sip:{target}")
+        };
+        let uri = Uri::parse(&text).map_err(|_| Error::BadTarget(target.to_string()))?;
+        if uri.scheme != "sip" && uri.scheme != "sips" || uri.host.is_empty() {
+            return Err(Error::BadTarget(target.to_string()));
+        }
+        let id = self.next_session;
+        self.next_session += 1;
+        self.ctx.acting = Some(Owner::Session(id));
+        let session = Sess::connect(&mut self.ctx, now, id, uri, sdp);
+        self.sessions.push(session);
+        self.run(now);
+        Ok(id)
+    }
+
+    fn with_session<T>(
+        &mut self,
+        now: Time,
+        id: u64,
+        f: impl FnOnce(&mut Sess, &mut Ctx) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let s = self
+            .sessions
+            .iter_mut()
+            .find(|s| s.id() == id)
+            .ok_or(Error::NoSuchSession(id))?;
+        self.ctx.acting = Some(Owner::Session(id));
+        let result = f(s, &mut self.ctx);
+        self.run(now);
+        result
+    }
+
+    /// Ends a session in any active state: CANCEL while calling, 603 while incoming, BYE
+    /// once established (after the ACK while accepting).
+    pub fn end(&mut self, now: Time, id: u64) -> Result<(), Error> {
+        self.with_session(now, id, |s, ctx| s.end(ctx, now))
+    }
+
+    /// Accepts an incoming session with `sdp_answer` (the shell's answer to
+    /// [`Session::remote_sdp`]) or, without one, a placeholder answer.
+    pub fn accept(&mut self, now: Time, id: u64, sdp_answer: Option<&str>) -> Result<(), Error> {
+        self.with_session(now, id, |s, ctx| s.accept(ctx, now, sdp_answer))
+    }
+
+    /// Rejects an incoming session with 486 Busy Here (`busy`) or 603 Decline.
+    pub fn reject(&mut self, now: Time, id: u64, busy: bool) -> Result<(), Error> {
+        self.with_session(now, id, |s, ctx| s.reject(ctx, now, busy))
+    }
+
+    /// Puts an established session on hold with a re-INVITE (RFC 3264 §8.4).
+    pub fn hold(&mut self, now: Time, id: u64) -> Result<(), Error> {
+        self.with_session(now, id, |s, ctx| s.hold(ctx, now, true))
+    }
+
+    /// Takes an established session off hold.
+    pub fn unhold(&mut self, now: Time, id: u64) -> Result<(), Error> {
+        self.with_session(now, id, |s, ctx| s.hold(ctx, now, false))
+    }
+
+    /// A session, live or among the last [`ENDED_SESSIONS_KEPT`] ended ones, with its
+    /// attributes.
+    pub fn session(&self, id: u64) -> Option<&Session> {
+        self.sessions.iter().find(|s| s.id() == id)
+    }
+
+    /// The ids of the sessions [`session`](Self::session) can read, oldest first.
+    pub fn session_ids(&self) -> Vec<u64> {
+        self.sessions.iter().map(Sess::id).collect()
+    }
+
+    /// The state of a session, if it is known.
+    pub fn session_state(&self, id: u64) -> Option<SessionState> {
+        self.session(id).map(Sess::state)
+    }
+
+    /// The peer's SDP in effect for a session.
+    pub fn remote_sdp(&self, id: u64) -> Option<&str> {
+        self.session(id).and_then(Sess::remote_sdp)
+    }
+
+    /// Our SDP in effect for a session.
+    pub fn local_sdp(&self, id: u64) -> Option<&str> {
+        self.session(id).and_then(Sess::local_sdp)
+    }
+
+    /// Feeds one received message (a WebSocket frame, a datagram).
+    pub fn handle_input(&mut self, now: Time, bytes: &[u8]) {
+        let source = self.ctx.flow.clone();
+        self.ctx.layer.handle_input(
+            now,
+            Input::ReceivedBytes {
+                source,
+                bytes: bytes.to_vec(),
+            },
+        );
+        self.run(now);
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Time) {
+        self.ctx.layer.handle_input(now, Input::Timeout);
+        self.ctx.acting = Some(Owner::Registration);
+        self.registration.on_timeout(&mut self.ctx, now);
+        for s in &mut self.sessions {
+            self.ctx.acting = Some(Owner::Session(s.id()));
+            s.on_timeout(&mut self.ctx, now);
+        }
+        self.run(now);
+    }
+
+    /// The flow closed: pending transactions fail now rather than at their timers, and the
+    /// sessions end (DidFail with code 0).
+    pub fn handle_transport_closed(&mut self, now: Time) {
+        let dest = self.ctx.flow.clone();
+        self.ctx
+            .layer
+            .handle_input(now, Input::TransportError { dest });
+        self.run(now);
+        for s in &mut self.sessions {
+            self.ctx.acting = Some(Owner::Session(s.id()));
+            s.on_transport_closed(&mut self.ctx, now);
+        }
+        self.run(now);
+    }
+
+    /// The next thing to do, until `None`.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.ctx.out.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        let sessions = self.sessions.iter().filter_map(Sess::next_timeout);
+        self.registration
+            .next_timeout()
+            .into_iter()
+            .chain(self.ctx.layer.poll_timeout())
+            .chain(sessions)
+            .min()
+    }
+
+    /// Hands every queued layer event to its transaction user, until none is left.
+    fn run(&mut self, now: Time) {
+        loop {
+            self.ctx.flush();
+            let Some(event) = self.ctx.events.pop_front() else {
+                break;
+            };
+            match event {
+                TxEvent::Request { id, msg, .. } => self.on_request(now, id, msg),
+                TxEvent::Response { id, msg } => self.on_response(now, id, msg),
+                TxEvent::Ack { msg, .. } => self.on_ack(now, msg),
+                TxEvent::Timeout { id } => self.on_failure(now, id, Failure::Timeout),
+                TxEvent::TransportError { id } => self.on_failure(now, id, Failure::Transport),
+                TxEvent::Terminated { id } => {
+                    self.ctx.owners.remove(&id);
+                    self.orphans.remove(&id);
+                }
+            }
+        }
+        self.ctx.acting = None;
+        // Ended sessions stay readable, the oldest forgotten first.
+        let ended = self.sessions.iter().filter(|s| s.is_over()).count();
+        let mut excess = ended.saturating_sub(ENDED_SESSIONS_KEPT);
+        self.sessions.retain(|s| {
+            let drop = excess > 0 && s.is_over();
+            excess -= usize::from(drop);
+            !drop
+        });
+    }
+
+    fn on_response(&mut self, now: Time, id: TransactionId, msg: Message) {
+        match self.ctx.owners.get(&id).copied() {
+            Some(Owner::Registration) => {
+                self.ctx.acting = Some(Owner::Registration);
+                self.registration.on_response(&mut self.ctx, now, id, &msg);
+                return;
+            }
+            Some(Owner::Session(sid)) => {
+                self.ctx.acting = Some(Owner::Session(sid));
+                if let Some(s) = self.sessions.iter_mut().find(|s| s.id() == sid) {
+                    if s.on_response(&mut self.ctx, now, id, &msg) {
+                        return;
+                    }
+                }
+            }
+            None => {}
+        }
+        self.ctx.acting = None;
+        self.orphan_2xx(now, id, &msg);
+    }
+
+    /// A 2xx to an INVITE no session wants: ACK it and end its dialog (RFC 3261 §13.2.2.4),
+    /// once per To tag; retransmissions get the same ACK.
+    fn orphan_2xx(&mut self, now: Time, id: TransactionId, msg: &Message) {
+        if !msg.code().is_some_and(|c| (200..300).contains(&c)) {
+            return;
+        }
+        let Some(invite) = self.ctx.layer.request(id).cloned() else {
+            return;
+        };
+        if invite.method() != Some("INVITE") {
+            return;
+        }
+        let tag = tag_of(msg, "To").unwrap_or_default();
+        let acks = self.orphans.entry(id).or_default();
+        if let Some((_, ack)) = acks.iter().find(|(t, _)| *t == tag) {
+            let ack = ack.clone();
+            self.ctx.send_stateless(&ack);
+            return;
+        }
+        let ctx = &mut self.ctx;
+        let mut via = || ctx.new_via();
+        let Some((ack, bye)) = uac::hang_up(&invite, msg, &mut via) else {
+            return;
+        };
+        if acks.len() < uac::MAX_FORKS {
+            acks.push((tag, ack.clone()));
+        }
+        self.ctx.send_stateless(&ack);
+        self.ctx.send_request(now, bye);
+    }
+
+    fn on_failure(&mut self, now: Time, id: TransactionId, failure: Failure) {
+        match self.ctx.owners.get(&id).copied() {
+            Some(Owner::Registration) => {
+                self.ctx.acting = Some(Owner::Registration);
+                self.registration
+                    .on_failure(&mut self.ctx, now, id, failure);
+            }
+            Some(Owner::Session(sid)) => {
+                self.ctx.acting = Some(Owner::Session(sid));
+                if let Some(s) = live(&mut self.sessions, sid) {
+                    s.on_failure(&mut self.ctx, now, id, failure);
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn on_ack(&mut self, now: Time, msg: Message) {
+        let Some(sid) = self.dialog_session(&msg) else {
+            return;
+        };
+        self.ctx.acting = Some(Owner::Session(sid));
+        if let Some(s) = live(&mut self.sessions, sid) {
+            s.on_ack(&mut self.ctx, now, &msg);
+        }
+    }
+
+    /// The live session whose dialog a request with a To tag belongs to.
+    fn dialog_session(&self, req: &Message) -> Option<u64> {
+        self.sessions
+            .iter()
+            .find(|s| !s.is_over() && s.matches_request(req))
+            .map(Sess::id)
+    }
+
+    fn on_request(&mut self, now: Time, tx: TransactionId, msg: Message) {
+        let method = msg.method().unwrap_or_default().to_string();
+        self.ctx.acting = None;
+        if method == "CANCEL" {
+            let target = self.ctx.layer.cancel_target(&msg);
+            let owner = target.and_then(|t| self.ctx.owners.get(&t).copied());
+            if let (Some(invite), Some(Owner::Session(sid))) = (target, owner) {
+                self.ctx.acting = Some(Owner::Session(sid));
+                if let Some(s) = live(&mut self.sessions, sid) {
+                    s.on_cancel(&mut self.ctx, now, tx, invite, &msg);
+                    return;
+                }
+            }
+            let code = if target.is_some() { 200 } else { 481 };
+            let reason = if code == 200 { "OK" } else { DOES_NOT_EXIST };
+            self.ctx.reply(now, tx, &msg, code, reason);
+            return;
+        }
+        if tag_of(&msg, "To").is_some() {
+            match self.dialog_session(&msg) {
+                Some(sid) => {
+                    self.ctx.own(tx, Owner::Session(sid));
+                    self.ctx.acting = Some(Owner::Session(sid));
+                    if let Some(s) = live(&mut self.sessions, sid) {
+                        s.on_request(&mut self.ctx, now, tx, &msg);
+                    }
+                }
+                None => self.ctx.reply(now, tx, &msg, 481, DOES_NOT_EXIST),
+            }
+            return;
+        }
+        if let Some(unsupported) = unsupported_extensions(&msg) {
+            // RFC 3261 §8.2.2.3: we support no extension a request may require.
+            let mut r = Message::response_to(&msg, 420, "Bad Extension");
+            r.push_header("Unsupported", unsupported);
+            self.ctx.respond(now, tx, r);
+            return;
+        }
+        match method.as_str() {
+            "INVITE" => self.incoming(now, tx, msg),
+            "OPTIONS" => {
+                let mut r = Message::response_to(&msg, 200, "OK");
+                r.push_header("Allow", ALLOW);
+                r.push_header("Accept", "application/sdp");
+                self.ctx.respond(now, tx, r);
+            }
+            "BYE" => self.ctx.reply(now, tx, &msg, 481, DOES_NOT_EXIST),
+            _ => self.ctx.reply(now, tx, &msg, 405, "Method Not Allowed"),
+        }
+    }
+
+    fn incoming(&mut self, now: Time, tx: TransactionId, msg: Message) {
+        let call_id = msg.header("Call-ID").unwrap_or_default().trim().to_string();
+        let from_tag = tag_of(&msg, "From");
+        let merged = self.sessions.iter().any(|s| {
+            !s.is_over() && s.call_id() == call_id && s.remote_tag() == from_tag.as_deref()
+        });
+        if merged {
+            // The same request reached us twice through a fork (RFC 3261 §8.2.2.2).
+            self.ctx.reply(now, tx, &msg, 482, "Loop Detected");
+            return;
+        }
+        let id = self.next_session;
+        self.ctx.acting = Some(Owner::Session(id));
+        if let Some(session) = Sess::incoming(&mut self.ctx, now, id, tx, &msg) {
+            self.ctx.own(tx, Owner::Session(id));
+            self.next_session += 1;
+            self.sessions.push(session);
+        }
+    }
+}
+
+/// The session `id` if it has not ended.
+fn live(sessions: &mut [Sess], id: u64) -> Option<&mut Sess> {
+    sessions.iter_mut().find(|s| s.id() == id && !s.is_over())
+}
+
+const DOES_NOT_EXIST: &str = "Call/Transaction Does Not Exist";
+
+/// The option tags of the request's Require header, which we support none of.
+fn unsupported_extensions(msg: &Message) -> Option<String> {
+    if matches!(msg.method(), Some("ACK" | "CANCEL")) {
+        return None;
+    }
+    let tags: Vec<&str> = msg.header_lines("Require").flat_map(split_list).collect();
+    (!tags.is_empty()).then(|| tags.join(", "))
+}
