@@ -1,10 +1,12 @@
-//! The development TLS certificate for WSS (RFC 7118 §3, RFC 6455 §4.1 `wss:`): a self-signed
-//! certificate for `localhost` and `127.0.0.1`, made once per data directory, and the rustls
-//! server configuration (ring provider, HTTP/1.1 only so that WebSocket upgrades work).
+//! The development TLS certificate for WSS (RFC 7118 §3, RFC 6455 §4.1 `wss:`) and SIP over
+//! TLS (RFC 3261 §26.2.1): a self-signed certificate for `localhost`, `127.0.0.1` and `::1`,
+//! made once per data directory; the rustls server configurations (ring provider; HTTP/1.1
+//! only for HTTPS so that WebSocket upgrades work, no ALPN for SIP) and the client one for
+//! outbound SIP over TLS.
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::ServerConfig;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use std::error::Error;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -43,7 +45,11 @@ pub fn ensure(data_dir: &Path) -> Result<(PathBuf, PathBuf, bool), Box<dyn Error
     if cert_path.exists() && key_path.exists() {
         return Ok((cert_path, key_path, false));
     }
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    let names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
     let certified = rcgen::generate_simple_self_signed(names)?;
     write_private(&key_path, certified.signing_key.serialize_pem().as_bytes())?;
     std::fs::write(&cert_path, certified.cert.pem())?;
@@ -55,17 +61,51 @@ pub fn server_config(
     cert_path: &Path,
     key_path: &Path,
 ) -> Result<Arc<ServerConfig>, Box<dyn Error>> {
+    let mut config = sip_server_config(cert_path, key_path)?;
+    // WebSocket upgrades are an HTTP/1.1 mechanism (RFC 6455); no h2 here.
+    Arc::make_mut(&mut config).alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// The TLS client configuration for outbound SIP over TLS: the public roots of
+/// `webpki-roots` plus the data directory's own certificate and, when present,
+/// `trusted.pem` beside it (the development peers' certificates).
+pub fn client_config(data_dir: &Path) -> Result<Arc<ClientConfig>, Box<dyn Error>> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for file in [CERT_FILE, TRUSTED_FILE] {
+        let path = data_dir.join(file);
+        if path.exists() {
+            for cert in CertificateDer::pem_file_iter(&path)? {
+                roots.add(cert?)?;
+            }
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Extra certificates trusted for outbound SIP over TLS, in the data directory.
+pub const TRUSTED_FILE: &str = "trusted.pem";
+
+/// The TLS server configuration for the SIP TLS listener (no ALPN: SIP has none).
+pub fn sip_server_config(
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<Arc<ServerConfig>, Box<dyn Error>> {
     let certs = CertificateDer::pem_file_iter(cert_path)?.collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_file(key_path)?;
     // The provider is named rather than taken from the process default, so that another
     // crate enabling aws-lc-rs later cannot make the choice ambiguous.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
+    let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(certs, key)?;
-    // WebSocket upgrades are an HTTP/1.1 mechanism (RFC 6455); no h2 here.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
@@ -89,5 +129,6 @@ mod tests {
         assert!(!made);
         assert_eq!(std::fs::read(&cert).expect("cert"), before);
         server_config(&cert, &key).expect("rustls accepts the pair");
+        client_config(dir.path()).expect("the client trusts it");
     }
 }

@@ -1,5 +1,6 @@
-//! The gateway's settings: where it listens (HTTP, HTTPS for RFC 7118 WSS, UDP for RFC 3261
-//! §18), the SIP domain its registrar serves (RFC 3261 §10.3) and where its files live.
+//! The gateway's settings: where it listens (HTTP, HTTPS for RFC 7118 WSS, UDP, TCP and TLS
+//! for RFC 3261 §18), the SIP domain its registrar serves (RFC 3261 §10.3) and where its
+//! files live.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,6 +16,10 @@ pub struct Config {
     pub https: Option<SocketAddr>,
     /// The SIP UDP socket toward SIP servers and phones.
     pub sip_udp: SocketAddr,
+    /// The SIP TCP listener, or `None` when disabled with `--sip-tcp off`.
+    pub sip_tcp: Option<SocketAddr>,
+    /// The SIP TLS listener, or `None` when disabled with `--sip-tls off`.
+    pub sip_tls: Option<SocketAddr>,
     /// The SIP domain (and digest realm) of the embedded registrar, lower case.
     pub domain: String,
     /// Static files of the softphone page.
@@ -23,17 +28,17 @@ pub struct Config {
     pub demo: bool,
 }
 
-/// The value of `--https`: an address, or `None` for `off`.
+/// The value of `--https`, `--sip-tcp` and `--sip-tls`: an address, or `None` for `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HttpsAddr(pub Option<SocketAddr>);
+pub struct OptionalAddr(pub Option<SocketAddr>);
 
-/// Parses the value of `--https`: an address, or `off`.
-pub fn parse_https(s: &str) -> Result<HttpsAddr, String> {
+/// Parses an address (`127.0.0.1:8443`, `[::1]:5061`) or `off`.
+pub fn parse_optional_addr(s: &str) -> Result<OptionalAddr, String> {
     if s.eq_ignore_ascii_case("off") {
-        Ok(HttpsAddr(None))
+        Ok(OptionalAddr(None))
     } else {
         s.parse()
-            .map(|a| HttpsAddr(Some(a)))
+            .map(|a| OptionalAddr(Some(a)))
             .map_err(|e| format!("{s:?} is neither `off` nor an address like 127.0.0.1:8443: {e}"))
     }
 }
@@ -66,13 +71,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn https_off_or_address() {
-        assert_eq!(parse_https("off"), Ok(HttpsAddr(None)));
+    fn off_or_address() {
+        assert_eq!(parse_optional_addr("off"), Ok(OptionalAddr(None)));
         assert_eq!(
-            parse_https("127.0.0.1:0"),
-            Ok(HttpsAddr(Some("127.0.0.1:0".parse().expect("address"))))
+            parse_optional_addr("127.0.0.1:0"),
+            Ok(OptionalAddr(Some("127.0.0.1:0".parse().expect("address"))))
         );
-        assert!(parse_https("nope").is_err());
+        assert_eq!(
+            parse_optional_addr("[::1]:5061"),
+            Ok(OptionalAddr(Some("[::1]:5061".parse().expect("address"))))
+        );
+        assert!(parse_optional_addr("nope").is_err());
     }
 
     #[test]

@@ -1,26 +1,26 @@
-//! The shell around the proxy and registrar: one [`Gateway`] shared by the WebSocket
-//! connections (RFC 7118) and the UDP socket (RFC 3261 §18). It parses what arrives, asks the
-//! pure [`Proxy`] what to do, does the user-store look-ups it asks for, and sends.
+//! The shell around the proxy core: one [`Gateway`] shared by every transport task (UDP,
+//! TCP, TLS, WebSocket; RFC 3261 §18, RFC 7118). It parses what arrives, feeds the sans-IO
+//! [`Core`], and carries out what the core asks: sending, user look-ups in the store, and
+//! database writes (bindings, call log), plus the timer loop that feeds the core's timeouts.
 //!
-//! The proxy sits behind a `std` mutex that is never held across an `.await`.
+//! The core sits behind a `std` mutex that is never held across an `.await` nor while
+//! sending.
 
 use crate::config::Config;
-use crate::proxy::{ConnId, Decision, Dest, Outgoing, Proxy, ProxyConfig, Source};
-use crate::registrar::Registrar;
+use crate::proxy::{Core, Input, Output, StoreOp, UserAnswer};
 use crate::store::Store;
+use crate::transport::Transports;
 use sipsimple::sip::Message;
-use std::collections::HashMap;
+use sipsimple::transaction::{Dest, TransportKind};
+use sipsimple::Time;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
-use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, watch};
-use tracing::{debug, info, warn};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, watch, Notify};
+use tracing::{debug, warn};
 
-/// Messages queued toward one WebSocket connection at most; past that the peer is not
-/// reading and further messages are dropped (SIP recovers from loss).
-pub const WS_QUEUE: usize = 256;
+/// Database writes queued at most; past that they are dropped with a warning.
+const STORE_QUEUE: usize = 4096;
 
 /// Everything the tasks share.
 #[derive(Debug)]
@@ -29,13 +29,16 @@ pub struct Gateway {
     pub cfg: Config,
     /// The user store.
     pub store: Store,
-    /// The SIP UDP socket.
-    pub udp: Arc<UdpSocket>,
-    proxy: Mutex<Proxy>,
-    conns: Mutex<HashMap<ConnId, mpsc::Sender<Vec<u8>>>>,
-    next_conn: AtomicU64,
+    /// Sockets and connections.
+    pub transports: Transports,
+    /// The TLS client configuration for outbound SIP over TLS.
+    pub tls_client: Arc<rustls::ClientConfig>,
     /// Becomes `true` when the process is asked to stop.
     pub shutdown: watch::Receiver<bool>,
+    core: Mutex<Core>,
+    epoch: Instant,
+    wake: Notify,
+    writes: mpsc::Sender<(StoreOp, i64)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -43,148 +46,154 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Milliseconds since the Unix epoch, for the database.
+pub fn unix_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 impl Gateway {
-    /// A gateway for bound sockets. `udp_addr` is the socket's local address.
+    /// A gateway around a core; returns the receiver of database writes for
+    /// [`run_writer`](Self::run_writer).
     pub fn new(
         cfg: Config,
         store: Store,
-        udp: Arc<UdpSocket>,
-        udp_addr: SocketAddr,
+        core: Core,
+        transports: Transports,
+        tls_client: Arc<rustls::ClientConfig>,
         shutdown: watch::Receiver<bool>,
-    ) -> Gateway {
-        let proxy = Proxy::new(ProxyConfig {
-            domain: cfg.domain.clone(),
-            udp: udp_addr,
-            salt: crate::random::hex(32),
-        });
-        Gateway {
+    ) -> (Gateway, mpsc::Receiver<(StoreOp, i64)>) {
+        let (writes, rx) = mpsc::channel(STORE_QUEUE);
+        let gw = Gateway {
             cfg,
             store,
-            udp,
-            proxy: Mutex::new(proxy),
-            conns: Mutex::new(HashMap::new()),
-            next_conn: AtomicU64::new(1),
+            transports,
+            tls_client,
             shutdown,
+            core: Mutex::new(core),
+            epoch: Instant::now(),
+            wake: Notify::new(),
+            writes,
+        };
+        (gw, rx)
+    }
+
+    /// The core's clock: milliseconds since the gateway started.
+    pub fn now(&self) -> Time {
+        Time::from_millis(u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// The advertised address of our listener for `kind`, if it is on.
+    pub fn local_addr(&self, kind: TransportKind) -> Option<SocketAddr> {
+        lock(&self.core).local().addr(kind)
+    }
+
+    /// Handles one datagram, stream message or WebSocket frame from `source`.
+    pub fn on_bytes(self: &Arc<Self>, source: Dest, bytes: &[u8]) {
+        match Message::parse(bytes) {
+            Ok(msg) => self.input(Input::Received { source, msg }),
+            Err(e) => debug!(%source, error = %e, "dropped an unparseable message"),
         }
     }
 
-    /// Registers a new WebSocket connection; its outgoing messages arrive on the receiver.
-    pub fn open_connection(&self) -> (ConnId, mpsc::Receiver<Vec<u8>>) {
-        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(WS_QUEUE);
-        lock(&self.conns).insert(id, tx);
-        (id, rx)
+    /// Feeds the core and carries out what it asks.
+    pub fn input(self: &Arc<Self>, input: Input) {
+        let outputs = {
+            let mut core = lock(&self.core);
+            core.handle_input(self.now(), input);
+            std::iter::from_fn(|| core.poll_output()).collect::<Vec<_>>()
+        };
+        // The next deadline may have moved.
+        self.wake.notify_one();
+        for o in outputs {
+            self.dispatch(o);
+        }
     }
 
-    /// Forgets a closed WebSocket connection and everything bound to it.
-    pub fn close_connection(&self, id: ConnId) {
-        lock(&self.conns).remove(&id);
-        lock(&self.proxy).connection_closed(id);
+    fn dispatch(self: &Arc<Self>, o: Output) {
+        match o {
+            Output::Transmit { dest, bytes } => {
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    let first = bytes.split(|b| *b == b'\r').next().unwrap_or_default();
+                    debug!(%dest, start = %String::from_utf8_lossy(first), "sending");
+                }
+                if self.transports.send(self, &dest, bytes).is_err() {
+                    debug!(%dest, "no route; the send failed");
+                    self.input(Input::SendFailed { dest });
+                }
+            }
+            Output::Lookup { token, user } => {
+                let gw = self.clone();
+                tokio::spawn(async move {
+                    let answer = match gw.store.hashes(&user, &gw.cfg.domain).await {
+                        Ok(Some(h)) => UserAnswer::Found(h),
+                        Ok(None) => UserAnswer::Missing,
+                        Err(e) => {
+                            warn!(error = %e, "user store failed during a look-up");
+                            UserAnswer::Failed
+                        }
+                    };
+                    gw.input(Input::User { token, answer });
+                });
+            }
+            Output::Store(op) => {
+                if self.writes.try_send((op, unix_millis())).is_err() {
+                    warn!("database write queue full; a write was dropped");
+                }
+            }
+        }
     }
 
     /// Drops lapsed state; called every few seconds.
     pub fn expire(&self) {
-        lock(&self.proxy).expire(Instant::now());
+        lock(&self.core).expire(self.now());
     }
 
-    /// Handles one WebSocket frame or UDP datagram.
-    pub async fn on_bytes(&self, src: Source, bytes: &[u8]) {
-        let msg = match Message::parse(bytes) {
-            Ok(m) => m,
-            Err(e) => {
-                debug!(?src, error = %e, "dropped an unparseable message");
-                return;
-            }
-        };
-        let decision = lock(&self.proxy).on_message(Instant::now(), src, msg);
-        let out = match decision {
-            Decision::Send(out) => out,
-            Decision::Register { conn, msg } => {
-                let hashes = match Registrar::digest_username(&msg) {
-                    Some(user) => match self.store.hashes(&user, &self.cfg.domain).await {
-                        Ok(h) => h,
-                        Err(e) => {
-                            warn!(error = %e, "user store failed during REGISTER");
-                            None
-                        }
-                    },
-                    None => None,
-                };
-                let out =
-                    lock(&self.proxy).on_register(Instant::now(), conn, &msg, hashes.as_ref());
-                for o in &out {
-                    let to = msg.header("To").unwrap_or_default();
-                    info!(conn, code = o.msg.code(), to, "REGISTER answered");
+    /// Puts back the bindings the store holds (start-up).
+    pub async fn restore_bindings(&self) -> Result<usize, crate::store::StoreError> {
+        let now_ms = unix_millis();
+        let rows = self.store.live_bindings(now_ms).await?;
+        let n = rows.len();
+        let mut core = lock(&self.core);
+        let now = self.now();
+        for r in rows {
+            let left = Duration::from_millis(u64::try_from(r.expires_at - now_ms).unwrap_or(0));
+            core.restore_binding(now, &r.user, r.contact, r.source, left);
+        }
+        Ok(n)
+    }
+
+    /// Feeds the core's timeouts until shutdown.
+    pub async fn run_timer(self: Arc<Self>) {
+        let mut shutdown = self.shutdown.clone();
+        loop {
+            let next = lock(&self.core).poll_timeout();
+            let sleep = match next {
+                Some(at) => {
+                    Duration::from_millis(at.as_millis().saturating_sub(self.now().as_millis()))
                 }
-                out
-            }
-            Decision::Local { src, msg, user } => {
-                let exists = match self.store.user_exists(&user, &self.cfg.domain).await {
-                    Ok(e) => e,
-                    Err(e) => {
-                        warn!(error = %e, "user store failed during a location look-up");
-                        false
-                    }
-                };
-                match lock(&self.proxy).deliver_local(Instant::now(), src, msg, &user, exists) {
-                    Decision::Send(out) => out,
-                    other => {
-                        debug!(?other, "nothing to send");
-                        Vec::new()
+                None => Duration::from_secs(3600),
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {
+                    if next.is_some_and(|at| at <= self.now()) {
+                        self.input(Input::Timeout);
                     }
                 }
+                _ = self.wake.notified() => {}
+                _ = shutdown.changed() => break,
             }
-            Decision::Drop(why) => {
-                debug!(?src, why, "dropped a message");
-                Vec::new()
-            }
-        };
-        for o in out {
-            self.send(o).await;
         }
     }
 
-    async fn send(&self, o: Outgoing) {
-        let bytes = o.msg.to_bytes();
-        if tracing::enabled!(tracing::Level::DEBUG) {
-            let first = bytes.split(|b| *b == b'\r').next().unwrap_or_default();
-            debug!(dest = ?o.dest, start = %String::from_utf8_lossy(first), "sending");
-        }
-        match o.dest {
-            Dest::Ws(id) => {
-                let tx = lock(&self.conns).get(&id).cloned();
-                match tx {
-                    Some(tx) => {
-                        if tx.try_send(bytes).is_err() {
-                            warn!(conn = id, "WebSocket queue full or closed; message dropped");
-                        }
-                    }
-                    None => debug!(conn = id, "WebSocket connection gone; message dropped"),
-                }
+    /// Writes what the core reports to the database, in order, until the queue closes.
+    pub async fn run_writer(store: Store, mut rx: mpsc::Receiver<(StoreOp, i64)>) {
+        while let Some((op, at)) = rx.recv().await {
+            if let Err(e) = store.apply(&op, at).await {
+                warn!(error = %e, ?op, "database write failed");
             }
-            Dest::Udp(addr) => self.send_udp(addr, &bytes).await,
-            Dest::UdpHost { host, port } => match self.resolve(&host, port).await {
-                Some(addr) => self.send_udp(addr, &bytes).await,
-                None => debug!(host, port, "could not resolve; message dropped"),
-            },
         }
-    }
-
-    async fn send_udp(&self, addr: SocketAddr, bytes: &[u8]) {
-        if let Err(e) = self.udp.send_to(bytes, addr).await {
-            debug!(%addr, error = %e, "UDP send failed");
-        }
-    }
-
-    /// Resolves a host name to an address of the UDP socket's family (RFC 3263 in full comes
-    /// later: no NAPTR or SRV yet, only A/AAAA).
-    async fn resolve(&self, host: &str, port: u16) -> Option<SocketAddr> {
-        let want_v4 = self.udp.local_addr().map(|a| a.is_ipv4()).unwrap_or(true);
-        let lookup = tokio::net::lookup_host((host, port));
-        let addrs = tokio::time::timeout(Duration::from_secs(5), lookup)
-            .await
-            .ok()?
-            .ok()?;
-        addrs.into_iter().find(|a| a.is_ipv4() == want_v4)
     }
 }

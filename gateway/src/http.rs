@@ -2,21 +2,24 @@
 //! endpoint `GET /ws` (RFC 7118 §4, RFC 6455 §4 upgrade over HTTP/1.1).
 
 use crate::gateway::Gateway;
-use axum::extract::State;
+use axum::extract::{State, WebSocketUpgrade};
 use axum::routing::get;
 use axum::{Json, Router};
+use sipsimple::transaction::TransportKind;
 use std::sync::Arc;
 use tower_http::services::ServeDir;
 
 /// The path of the SIP WebSocket endpoint, as `/api/config` tells the page.
 pub const WS_PATH: &str = "/ws";
 
-/// The routes, for both the HTTP and the HTTPS listener.
-pub fn router(gw: Arc<Gateway>) -> Router {
+/// The routes of the HTTP (`kind` WS) or HTTPS (`kind` WSS) listener.
+pub fn router(gw: Arc<Gateway>, kind: TransportKind) -> Router {
     let files = ServeDir::new(&gw.cfg.web_dir);
+    let ws =
+        move |state: State<Arc<Gateway>>, up: WebSocketUpgrade| crate::ws::upgrade(state, up, kind);
     Router::new()
         .route("/api/config", get(api_config))
-        .route(WS_PATH, get(crate::ws::upgrade))
+        .route(WS_PATH, get(ws))
         .fallback_service(files)
         .with_state(gw)
 }

@@ -1,14 +1,18 @@
-//! `sipsimple-gateway`: SIP over WebSocket (RFC 7118) to SIP over UDP (RFC 3261 §18), with an
-//! embedded registrar (§10.3, digest §22) and a stateless proxy (§16.11), and the user
-//! management commands of its SQLite store.
+//! `sipsimple-gateway`: SIP over WebSocket (RFC 7118) to SIP over UDP, TCP and TLS (RFC 3261
+//! §18, §26), with an embedded registrar (§10.3, digest §22) and a transaction-stateful proxy
+//! (§16), and the user management and call log commands of its SQLite store.
 //!
 //! ```text
 //! sipsimple-gateway [--data-dir DIR] [--domain NAME] serve [--http ADDR] [--https ADDR|off]
-//!                   [--sip-udp ADDR] [--web-dir DIR] [--no-demo]
+//!                   [--sip-udp ADDR] [--sip-tcp ADDR|off] [--sip-tls ADDR|off]
+//!                   [--web-dir DIR] [--no-demo]
 //! sipsimple-gateway [--data-dir DIR] [--domain NAME] user add|list|remove|passwd ...
+//! sipsimple-gateway [--data-dir DIR] calls [--limit N]
+//! sipsimple-gateway check [FILE|-]
 //! ```
 
 mod cert;
+mod check;
 mod config;
 mod gateway;
 mod http;
@@ -18,7 +22,7 @@ mod registrar;
 mod server;
 mod sipmsg;
 mod store;
-mod udp;
+mod transport;
 mod ws;
 
 use clap::{Args, Parser, Subcommand};
@@ -62,6 +66,18 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Read one SIP, SDP or MSRP message from FILE (or `-`/nothing for standard input),
+    /// print it as normalised JSON, or say precisely what is wrong; exit 0 or 1.
+    Check {
+        /// The message file; standard input when absent or `-`.
+        file: Option<PathBuf>,
+    },
+    /// Show the call log, newest first.
+    Calls {
+        /// How many calls to show.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -70,11 +86,17 @@ struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     http: SocketAddr,
     /// HTTPS and WSS listen address, or `off`.
-    #[arg(long, default_value = "127.0.0.1:8443", value_parser = config::parse_https)]
-    https: config::HttpsAddr,
+    #[arg(long, default_value = "127.0.0.1:8443", value_parser = config::parse_optional_addr)]
+    https: config::OptionalAddr,
     /// SIP UDP listen address.
     #[arg(long, default_value = "127.0.0.1:5060")]
     sip_udp: SocketAddr,
+    /// SIP TCP listen address, or `off`.
+    #[arg(long, default_value = "127.0.0.1:5060", value_parser = config::parse_optional_addr)]
+    sip_tcp: config::OptionalAddr,
+    /// SIP TLS listen address (the data directory's certificate), or `off`.
+    #[arg(long, default_value = "127.0.0.1:5061", value_parser = config::parse_optional_addr)]
+    sip_tls: config::OptionalAddr,
     /// Directory of the softphone page.
     #[arg(long, default_value = "web")]
     web_dir: PathBuf,
@@ -101,6 +123,27 @@ enum UserCommand {
         #[arg(long)]
         password: Option<String>,
     },
+}
+
+async fn calls_command(data_dir: PathBuf, limit: i64) -> Result<(), Box<dyn std::error::Error>> {
+    let store = Store::open(&data_dir).await?;
+    let rows = store.calls(limit.max(0)).await;
+    store.close().await;
+    let opt = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
+    for c in rows? {
+        println!(
+            "{}\t{} -> {}\tstarted={} answered={} ended={} code={}\tcall-id={}",
+            c.id,
+            c.caller,
+            c.callee,
+            c.started_at,
+            opt(c.answered_at),
+            opt(c.ended_at),
+            opt(c.final_code.map(i64::from)),
+            c.call_id
+        );
+    }
+    Ok(())
 }
 
 async fn user_command(
@@ -160,8 +203,13 @@ async fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
+    if let Some(Command::Check { file }) = &cli.command {
+        return check::run(file.as_deref());
+    }
     let result = match cli.command {
+        Some(Command::Check { .. }) => Ok(()),
         Some(Command::User { command }) => user_command(cli.data_dir, &cli.domain, command).await,
+        Some(Command::Calls { limit }) => calls_command(cli.data_dir, limit).await,
         Some(Command::Serve(args)) => {
             server::run(serve_config(cli.data_dir, cli.domain, args)).await
         }
@@ -182,6 +230,8 @@ fn serve_config(data_dir: PathBuf, domain: String, a: ServeArgs) -> Config {
         http: a.http,
         https: a.https.0,
         sip_udp: a.sip_udp,
+        sip_tcp: a.sip_tcp.0,
+        sip_tls: a.sip_tls.0,
         domain,
         web_dir: a.web_dir,
         demo: !a.no_demo,

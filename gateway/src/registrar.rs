@@ -1,17 +1,20 @@
 //! The embedded registrar (RFC 3261 §10.3) with digest authentication (§22, RFC 7616):
 //! challenges with `WWW-Authenticate` (§22.1), stale nonces (RFC 7616 §3.3), `423 Interval Too
-//! Brief` (§10.3 step 7), bindings with expiry tied to the WebSocket flow they came on
-//! (RFC 7118 §5, connection-bound authentication), and the location service lookup (§16.5).
+//! Brief` (§10.3 step 7), bindings with expiry that remember the flow they came on (RFC 7118
+//! §5 for WebSocket, connection reuse for TCP and TLS, RFC 3581 source addresses for UDP),
+//! and the location service lookup (§16.5).
 //!
-//! Pure logic: the caller hands in the time, the connection id and the user's stored hashes.
+//! Pure logic: the caller hands in the time, the request's source and the user's stored
+//! hashes, and persists the [`Change`]s it reports.
 
-use crate::proxy::ConnId;
 use crate::sipmsg::{name_addr, reply};
 use crate::store::Hashes;
 use sipsimple::auth::{Algorithm, Challenge, Credentials};
 use sipsimple::sip::{Message, NameAddr, Uri};
+use sipsimple::transaction::{Dest, TransportKind};
+use sipsimple::Time;
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Shortest registration accepted (a nonzero shorter one gets 423).
 pub const MIN_EXPIRES: u32 = 60;
@@ -32,11 +35,50 @@ pub struct Binding {
     /// The Contact URI requests are retargeted to.
     pub contact: Uri,
     /// When the binding lapses.
-    pub expires_at: Instant,
-    /// The WebSocket connection it was registered on (requests for it go there).
-    pub conn: ConnId,
+    pub expires_at: Time,
+    /// Where the REGISTER came from: the flow requests for the contact take while it lives.
+    pub source: Dest,
     /// When it was last refreshed; the freshest binding is tried first.
-    pub updated: Instant,
+    pub updated: Time,
+}
+
+impl Binding {
+    /// `true` for bindings that live and die with their WebSocket connection (RFC 7118 §5):
+    /// they are neither persisted nor restored.
+    pub fn flow_bound(&self) -> bool {
+        matches!(
+            self.source.transport,
+            TransportKind::Ws | TransportKind::Wss
+        )
+    }
+
+    /// Where requests for this contact go: the connection it registered on while that is
+    /// open, the address a UDP REGISTER came from (RFC 3581 symmetric routing), else the
+    /// contact's own address.
+    pub fn dest(&self) -> Option<Dest> {
+        match self.source.transport {
+            TransportKind::Ws | TransportKind::Wss => self.source.flow.map(|_| self.source.clone()),
+            TransportKind::Udp => Some(self.source.clone()),
+            _ if self.source.flow.is_some() => Some(self.source.clone()),
+            _ => crate::proxy::route::uri_dest(&self.contact),
+        }
+    }
+
+    /// Seconds left at `now`.
+    pub fn remaining(&self, now: Time) -> u64 {
+        self.expires_at.saturating_since(now).as_secs()
+    }
+}
+
+/// A change to persist, reported with [`Outcome::Registered`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The binding was added or refreshed.
+    Saved(Binding),
+    /// The binding for this contact was removed.
+    Removed(Uri),
+    /// Every binding of the user was removed (`Contact: *`).
+    RemovedAll,
 }
 
 /// What the registrar decided about one REGISTER.
@@ -52,6 +94,8 @@ pub enum Outcome {
         user: String,
         /// The hosts of the contacts added (the flow's `.invalid` names, RFC 7118 §5).
         contact_hosts: Vec<String>,
+        /// What changed, for the store.
+        changes: Vec<Change>,
     },
 }
 
@@ -60,7 +104,7 @@ pub enum Outcome {
 pub struct Registrar {
     domain: String,
     /// Nonces handed out, with when.
-    nonces: HashMap<String, Instant>,
+    nonces: HashMap<String, Time>,
     /// Bindings by user name.
     bindings: HashMap<String, Vec<Binding>>,
 }
@@ -82,7 +126,7 @@ impl Registrar {
         Some(creds.username)
     }
 
-    fn challenge(&mut self, now: Instant, req: &Message, stale: bool) -> Outcome {
+    fn challenge(&mut self, now: Time, req: &Message, stale: bool) -> Outcome {
         if self.nonces.len() >= MAX_NONCES {
             self.expire(now);
         }
@@ -112,19 +156,19 @@ impl Registrar {
         Outcome::Respond(r)
     }
 
-    fn nonce_is_fresh(&self, nonce: &str, now: Instant) -> bool {
+    fn nonce_is_fresh(&self, nonce: &str, now: Time) -> bool {
         self.nonces
             .get(nonce)
-            .is_some_and(|issued| now.saturating_duration_since(*issued) < NONCE_LIFETIME)
+            .is_some_and(|issued| now.saturating_since(*issued) < NONCE_LIFETIME)
     }
 
-    /// Processes a REGISTER that arrived on connection `conn` (RFC 3261 §10.3). `hashes` are
+    /// Processes a REGISTER that arrived from `source` (RFC 3261 §10.3). `hashes` are
     /// the stored secrets of [`digest_username`](Self::digest_username) in our realm, `None`
     /// when there is no such user.
     pub fn handle(
         &mut self,
-        now: Instant,
-        conn: ConnId,
+        now: Time,
+        source: &Dest,
         req: &Message,
         hashes: Option<&Hashes>,
     ) -> Outcome {
@@ -165,11 +209,11 @@ impl Registrar {
         if !self.nonce_is_fresh(&creds.nonce, now) {
             return self.challenge(now, req, true);
         }
-        self.apply(now, conn, req, user)
+        self.apply(now, source, req, user)
     }
 
     /// Steps 5 to 8 of §10.3 for an authenticated request.
-    fn apply(&mut self, now: Instant, conn: ConnId, req: &Message, user: String) -> Outcome {
+    fn apply(&mut self, now: Time, source: &Dest, req: &Message, user: String) -> Outcome {
         let header_expires = req
             .header("Expires")
             .and_then(|e| e.trim().parse::<u32>().ok());
@@ -180,7 +224,7 @@ impl Registrar {
                 return Outcome::Respond(reply(req, 400, "Invalid Wildcard Contact"));
             }
             self.bindings.remove(&user);
-            return self.ok(now, req, user, 0, Vec::new());
+            return self.ok(now, req, user, 0, Vec::new(), vec![Change::RemovedAll]);
         }
         let mut changes = Vec::new();
         for c in &contacts {
@@ -203,42 +247,49 @@ impl Registrar {
         let granted = changes.first().map_or(0, |(_, e)| *e);
         let list = self.bindings.entry(user.clone()).or_default();
         let mut contact_hosts = Vec::new();
+        let mut done = Vec::new();
         for (uri, expires) in changes {
             let key = uri.to_string();
             list.retain(|b| b.contact.to_string() != key);
             if expires > 0 {
                 contact_hosts.push(uri.host.clone());
-                list.push(Binding {
+                let b = Binding {
                     contact: uri,
                     expires_at: now + Duration::from_secs(u64::from(expires)),
-                    conn,
+                    source: source.clone(),
                     updated: now,
-                });
+                };
+                done.push(Change::Saved(b.clone()));
+                list.push(b);
+            } else {
+                done.push(Change::Removed(uri));
             }
         }
         list.retain(|b| b.expires_at > now);
         while list.len() > MAX_BINDINGS_PER_USER {
-            list.remove(0);
+            let oldest = list.remove(0);
+            done.push(Change::Removed(oldest.contact));
         }
         if list.is_empty() {
             self.bindings.remove(&user);
         }
-        self.ok(now, req, user, granted, contact_hosts)
+        self.ok(now, req, user, granted, contact_hosts, done)
     }
 
     /// The 200 OK with every current contact and its remaining lifetime (§10.3 step 8).
     fn ok(
         &self,
-        now: Instant,
+        now: Time,
         req: &Message,
         user: String,
         granted: u32,
         contact_hosts: Vec<String>,
+        changes: Vec<Change>,
     ) -> Outcome {
         let mut r = reply(req, 200, "OK");
         for b in self.lookup(&user, now) {
             let mut c = NameAddr::new(b.contact.clone());
-            let left = b.expires_at.saturating_duration_since(now).as_secs();
+            let left = b.remaining(now);
             c.set_param("expires", Some(&left.to_string()));
             r.push_header("Contact", c.to_string());
         }
@@ -247,11 +298,12 @@ impl Registrar {
             response: r,
             user,
             contact_hosts,
+            changes,
         }
     }
 
     /// The live bindings of `user`, freshest first (the location service, §16.5).
-    pub fn lookup(&self, user: &str, now: Instant) -> Vec<&Binding> {
+    pub fn lookup(&self, user: &str, now: Time) -> Vec<&Binding> {
         let mut v: Vec<&Binding> = self
             .bindings
             .get(user)
@@ -261,23 +313,55 @@ impl Registrar {
         v
     }
 
-    /// Forgets the bindings made over a connection that closed (RFC 7118 §5: its contacts
-    /// cannot be reached any more).
-    pub fn remove_connection(&mut self, conn: ConnId) {
+    /// A connection closed: the WebSocket bindings made over it go (RFC 7118 §5: their
+    /// contacts cannot be reached any more); TCP and TLS bindings fall back to their
+    /// contact's address.
+    pub fn flow_closed(&mut self, flow: u64) {
         self.bindings.retain(|_, list| {
-            list.retain(|b| b.conn != conn);
+            list.retain(|b| !(b.flow_bound() && b.source.flow == Some(flow)));
+            for b in list.iter_mut() {
+                if b.source.flow == Some(flow) {
+                    b.source.flow = None;
+                }
+            }
             !list.is_empty()
         });
     }
 
+    /// Puts back a binding read from the store at start-up, `remaining` from `now`.
+    pub fn restore(
+        &mut self,
+        now: Time,
+        user: &str,
+        contact: Uri,
+        source: Dest,
+        remaining: Duration,
+    ) {
+        if remaining.is_zero() {
+            return;
+        }
+        let list = self.bindings.entry(user.to_string()).or_default();
+        let key = contact.to_string();
+        list.retain(|b| b.contact.to_string() != key);
+        list.push(Binding {
+            contact,
+            expires_at: now + remaining,
+            source,
+            updated: now,
+        });
+        while list.len() > MAX_BINDINGS_PER_USER {
+            list.remove(0);
+        }
+    }
+
     /// Drops lapsed bindings and nonces.
-    pub fn expire(&mut self, now: Instant) {
+    pub fn expire(&mut self, now: Time) {
         self.bindings.retain(|_, list| {
             list.retain(|b| b.expires_at > now);
             !list.is_empty()
         });
         self.nonces
-            .retain(|_, issued| now.saturating_duration_since(*issued) < NONCE_LIFETIME);
+            .retain(|_, issued| now.saturating_since(*issued) < NONCE_LIFETIME);
     }
 }
 

@@ -4,6 +4,14 @@ use super::*;
 use crate::store::Hashes;
 use sipsimple::auth::Challenge;
 
+fn ws(flow: u64) -> Dest {
+    Dest::new(TransportKind::Ws, "", 0).with_flow(flow)
+}
+
+fn t0() -> Time {
+    Time::from_millis(1_000)
+}
+
 const DOMAIN: &str = "sipsimple.local";
 const CONTACT: &str = "<sip:abcdefgh@k3j2h1.invalid;transport=ws>";
 
@@ -60,14 +68,14 @@ fn answer(c: &Challenge, user: &str, password: &str) -> String {
 /// Challenge, then answer with `password` at `later`.
 fn register_with(
     r: &mut Registrar,
-    now: Instant,
+    now: Time,
     user: &str,
     password: &str,
     expires: &str,
 ) -> Outcome {
     let first = r.handle(
         now,
-        1,
+        &ws(1),
         &register(&format!("{user}@{DOMAIN}"), Some(expires), None),
         None,
     );
@@ -78,15 +86,15 @@ fn register_with(
         Some(answer(&c, user, password)),
     );
     let hashes = (user == "alice").then(alice);
-    r.handle(now, 1, &req, hashes.as_ref())
+    r.handle(now, &ws(1), &req, hashes.as_ref())
 }
 
 #[test]
 fn challenges_first_with_md5_qop_auth_and_our_realm() {
     let mut r = Registrar::new(DOMAIN);
     let o = r.handle(
-        Instant::now(),
-        1,
+        t0(),
+        &ws(1),
         &register("alice@sipsimple.local", None, None),
         None,
     );
@@ -104,12 +112,13 @@ fn challenges_first_with_md5_qop_auth_and_our_realm() {
 #[test]
 fn right_password_registers_and_lists_the_contact() {
     let mut r = Registrar::new(DOMAIN);
-    let now = Instant::now();
+    let now = t0();
     let o = register_with(&mut r, now, "alice", "secret", "600");
     let Outcome::Registered {
         response,
         user,
         contact_hosts,
+        changes,
     } = &o
     else {
         panic!("not registered: {o:?}");
@@ -125,13 +134,15 @@ fn right_password_registers_and_lists_the_contact() {
     assert_eq!(c.param("expires"), Some(Some("600")));
     let b = r.lookup("alice", now);
     assert_eq!(b.len(), 1);
-    assert_eq!(b.first().map(|b| b.conn), Some(1));
+    assert_eq!(b.first().map(|b| b.source.clone()), Some(ws(1)));
+    // WebSocket bindings are reported but flow-bound: the store skips them.
+    assert!(matches!(changes.as_slice(), [Change::Saved(b)] if b.flow_bound()));
 }
 
 #[test]
 fn wrong_password_and_unknown_user_get_the_same_403() {
     let mut r = Registrar::new(DOMAIN);
-    let now = Instant::now();
+    let now = t0();
     let wrong = register_with(&mut r, now, "alice", "guess", "600");
     let unknown = register_with(&mut r, now, "mallory", "guess", "600");
     for o in [&wrong, &unknown] {
@@ -146,29 +157,34 @@ fn wrong_password_and_unknown_user_get_the_same_403() {
 #[test]
 fn foreign_domain_and_mismatched_user_are_forbidden() {
     let mut r = Registrar::new(DOMAIN);
-    let now = Instant::now();
+    let now = t0();
     let o = r.handle(
         now,
-        1,
+        &ws(1),
         &register("alice@example.com", Some("600"), None),
         None,
     );
     assert_eq!(response(&o).code(), Some(403));
     // Credentials of alice in a REGISTER for bob's AOR.
-    let c = challenge(&r.handle(now, 1, &register("bob@sipsimple.local", None, None), None));
+    let c = challenge(&r.handle(
+        now,
+        &ws(1),
+        &register("bob@sipsimple.local", None, None),
+        None,
+    ));
     let req = register(
         "bob@sipsimple.local",
         Some("600"),
         Some(answer(&c, "alice", "secret")),
     );
-    let o = r.handle(now, 1, &req, Some(&alice()));
+    let o = r.handle(now, &ws(1), &req, Some(&alice()));
     assert_eq!(response(&o).code(), Some(403));
 }
 
 #[test]
 fn too_brief_gets_423_and_long_is_clamped() {
     let mut r = Registrar::new(DOMAIN);
-    let now = Instant::now();
+    let now = t0();
     let o = register_with(&mut r, now, "alice", "secret", "30");
     let resp = response(&o);
     assert_eq!(resp.code(), Some(423));
@@ -183,7 +199,7 @@ fn too_brief_gets_423_and_long_is_clamped() {
 #[test]
 fn expires_zero_removes_and_bindings_lapse() {
     let mut r = Registrar::new(DOMAIN);
-    let now = Instant::now();
+    let now = t0();
     register_with(&mut r, now, "alice", "secret", "120");
     assert_eq!(r.lookup("alice", now).len(), 1);
     assert!(r.lookup("alice", now + Duration::from_secs(121)).is_empty());
@@ -196,21 +212,53 @@ fn expires_zero_removes_and_bindings_lapse() {
 #[test]
 fn closed_connection_drops_its_bindings() {
     let mut r = Registrar::new(DOMAIN);
-    let now = Instant::now();
+    let now = t0();
     register_with(&mut r, now, "alice", "secret", "600");
-    r.remove_connection(2);
+    r.flow_closed(2);
     assert_eq!(r.lookup("alice", now).len(), 1);
-    r.remove_connection(1);
+    r.flow_closed(1);
     assert!(r.lookup("alice", now).is_empty());
+}
+
+#[test]
+fn tcp_bindings_outlive_their_connection_and_restore() {
+    let mut r = Registrar::new(DOMAIN);
+    let now = t0();
+    let tcp = Dest::new(TransportKind::Tcp, "127.0.0.1", 40_000).with_flow(4);
+    let contact = Uri::parse("sip:bob@127.0.0.1:5090;transport=tcp").expect("uri");
+    r.restore(
+        now,
+        "bob",
+        contact.clone(),
+        tcp.clone(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        r.lookup("bob", now).first().and_then(|b| b.dest()),
+        Some(tcp)
+    );
+    r.flow_closed(4);
+    // The connection is gone: the contact's own address is used.
+    assert_eq!(
+        r.lookup("bob", now).first().and_then(|b| b.dest()),
+        Some(Dest::new(TransportKind::Tcp, "127.0.0.1", 5090))
+    );
+    let udp = Dest::new(TransportKind::Udp, "127.0.0.1", 5099);
+    r.restore(now, "carol", contact, udp.clone(), Duration::from_secs(60));
+    assert_eq!(
+        r.lookup("carol", now).first().and_then(|b| b.dest()),
+        Some(udp)
+    );
+    assert!(r.lookup("carol", now + Duration::from_secs(61)).is_empty());
 }
 
 #[test]
 fn expired_nonce_with_right_password_is_stale() {
     let mut r = Registrar::new(DOMAIN);
-    let then = Instant::now();
+    let then = t0();
     let c = challenge(&r.handle(
         then,
-        1,
+        &ws(1),
         &register("alice@sipsimple.local", None, None),
         None,
     ));
@@ -220,7 +268,7 @@ fn expired_nonce_with_right_password_is_stale() {
         Some(answer(&c, "alice", "secret")),
     );
     let later = then + NONCE_LIFETIME + Duration::from_secs(1);
-    let stale = challenge(&r.handle(later, 1, &req, Some(&alice())));
+    let stale = challenge(&r.handle(later, &ws(1), &req, Some(&alice())));
     assert!(stale.stale);
     assert_ne!(stale.nonce, c.nonce);
     // A wrong password on an old nonce is still just wrong.
@@ -230,7 +278,7 @@ fn expired_nonce_with_right_password_is_stale() {
         Some(answer(&c, "alice", "nope")),
     );
     assert_eq!(
-        response(&r.handle(later, 1, &req, Some(&alice()))).code(),
+        response(&r.handle(later, &ws(1), &req, Some(&alice()))).code(),
         Some(403)
     );
     // A nonce the registrar never issued is treated the same way.
@@ -243,5 +291,5 @@ fn expired_nonce_with_right_password_is_stale() {
         Some("600"),
         Some(answer(&forged, "alice", "secret")),
     );
-    assert!(challenge(&r.handle(then, 1, &req, Some(&alice()))).stale);
+    assert!(challenge(&r.handle(then, &ws(1), &req, Some(&alice()))).stale);
 }

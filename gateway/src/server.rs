@@ -1,22 +1,31 @@
-//! `sipsimple-gateway serve`: prepares the data directory (database, RFC 7118 §3 TLS
-//! certificate, demo accounts), binds HTTP, HTTPS and SIP UDP (RFC 3261 §18), announces the
-//! ready line and runs until SIGINT or SIGTERM.
+//! `sipsimple-gateway serve`: prepares the data directory (database, TLS certificate for
+//! RFC 7118 §3 and RFC 3261 §26, demo accounts, the proxy's secret), restores persisted
+//! registrations, binds HTTP, HTTPS and SIP over UDP, TCP and TLS (RFC 3261 §18), announces
+//! the ready line and runs until SIGINT or SIGTERM.
 
 use crate::cert;
 use crate::config::Config;
 use crate::gateway::Gateway;
+use crate::proxy::route::Local;
+use crate::proxy::Core;
 use crate::store::Store;
+use crate::transport::Transports;
+use sipsimple::transaction::TransportKind;
 use std::error::Error;
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
 
 /// Demo accounts are listed in this file of the data directory (mode 0600).
 pub const DEMO_FILE: &str = "demo-accounts.txt";
+/// The proxy's secret (flow tokens) inside the data directory (mode 0600).
+pub const SECRET_FILE: &str = "proxy-secret";
 /// How long open connections get to finish at shutdown.
 const GRACE: Duration = Duration::from_secs(5);
 
@@ -67,11 +76,49 @@ async fn stop_signal() {
 /// unspecified address (a public address needs configuration that comes later).
 fn advertised(addr: SocketAddr) -> SocketAddr {
     if addr.ip().is_unspecified() {
-        warn!(%addr, "SIP UDP bound to the unspecified address; advertising 127.0.0.1");
-        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        let lo = if addr.is_ipv4() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            IpAddr::V6(Ipv6Addr::LOCALHOST)
+        };
+        warn!(%addr, "SIP bound to the unspecified address; advertising loopback");
+        SocketAddr::new(lo, addr.port())
     } else {
         addr
     }
+}
+
+/// The secret of flow tokens and branches, made once per data directory so that dialogs
+/// record-routed before a restart still route after it.
+fn proxy_secret(data_dir: &Path) -> Result<String, Box<dyn Error>> {
+    let path = data_dir.join(SECRET_FILE);
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim().to_string();
+        if s.len() >= 32 {
+            return Ok(s);
+        }
+    }
+    let s = crate::random::hex(64);
+    cert::write_private(&path, s.as_bytes())?;
+    Ok(s)
+}
+
+/// Binds a TCP listener when `addr` is set.
+async fn bind_tcp(
+    addr: Option<SocketAddr>,
+) -> Result<Option<(TcpListener, SocketAddr)>, Box<dyn Error>> {
+    match addr {
+        Some(a) => {
+            let l = TcpListener::bind(a).await?;
+            let local = advertised(l.local_addr()?);
+            Ok(Some((l, local)))
+        }
+        None => Ok(None),
+    }
+}
+
+fn show(addr: Option<SocketAddr>) -> String {
+    addr.map_or_else(|| "off".to_string(), |a| a.to_string())
 }
 
 /// Runs the gateway until a stop signal.
@@ -87,6 +134,8 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
 
     let udp = Arc::new(UdpSocket::bind(cfg.sip_udp).await?);
     let udp_addr = advertised(udp.local_addr()?);
+    let sip_tcp = bind_tcp(cfg.sip_tcp).await?;
+    let sip_tls = bind_tcp(cfg.sip_tls).await?;
     let http = TcpListener::bind(cfg.http).await?;
     let http_addr = http.local_addr()?;
     let https = match cfg.https {
@@ -98,19 +147,51 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
         }
         None => None,
     };
+    let tcp_addr = sip_tcp.as_ref().map(|(_, a)| *a);
+    let tls_addr = sip_tls.as_ref().map(|(_, a)| *a);
 
+    let local = Local {
+        domain: cfg.domain.clone(),
+        udp: Some(udp_addr),
+        tcp: tcp_addr,
+        tls: tls_addr,
+        secret: proxy_secret(&cfg.data_dir)?,
+    };
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed)?;
+    let core = Core::new(local, u64::from_le_bytes(seed));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let gw = Arc::new(Gateway::new(
+    let (gw, writes) = Gateway::new(
         cfg.clone(),
         store.clone(),
-        udp,
-        udp_addr,
+        core,
+        Transports::new(Some(udp.clone())),
+        cert::client_config(&cfg.data_dir)?,
         stop_rx.clone(),
-    ));
-    let app = crate::http::router(gw.clone());
+    );
+    let gw = Arc::new(gw);
+    let now = crate::gateway::unix_millis();
+    store.delete_expired_bindings(now).await?;
+    let restored = gw.restore_bindings().await?;
+    if restored > 0 {
+        info!(restored, "registrations restored from the database");
+    }
 
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(crate::udp::run(gw.clone()));
+    tasks.spawn(crate::transport::udp::run(gw.clone(), udp));
+    if let Some((listener, _)) = sip_tcp {
+        tasks.spawn(crate::transport::stream::accept(gw.clone(), listener, None));
+    }
+    if let Some((listener, _)) = sip_tls {
+        let acceptor = TlsAcceptor::from(cert::sip_server_config(&cert_path, &key_path)?);
+        tasks.spawn(crate::transport::stream::accept(
+            gw.clone(),
+            listener,
+            Some(acceptor),
+        ));
+    }
+    tasks.spawn(gw.clone().run_timer());
+    let writer = tokio::spawn(Gateway::run_writer(store.clone(), writes));
     {
         let gw = gw.clone();
         let mut stop = stop_rx.clone();
@@ -118,14 +199,20 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
             let mut tick = tokio::time::interval(Duration::from_secs(5));
             loop {
                 tokio::select! {
-                    _ = tick.tick() => gw.expire(),
+                    _ = tick.tick() => {
+                        gw.expire();
+                        let now = crate::gateway::unix_millis();
+                        if let Err(e) = gw.store.delete_expired_bindings(now).await {
+                            warn!(error = %e, "could not delete expired registrations");
+                        }
+                    }
                     _ = stop.changed() => break,
                 }
             }
         });
     }
     {
-        let app = app.clone();
+        let app = crate::http::router(gw.clone(), TransportKind::Ws);
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
             let done = async move {
@@ -142,7 +229,7 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
             let config = cert::server_config(&cert_path, &key_path)?;
             let rustls = axum_server::tls_rustls::RustlsConfig::from_config(config);
             let server = axum_server::from_tcp_rustls(listener, rustls)?.handle(tls_handle.clone());
-            let app = app.clone();
+            let app = crate::http::router(gw.clone(), TransportKind::Wss);
             tasks.spawn(async move {
                 if let Err(e) = server.serve(app.into_make_service()).await {
                     warn!(error = %e, "HTTPS server failed");
@@ -153,12 +240,16 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
         None => "off".to_string(),
     };
 
+    // The fields the e2e suite reads come first, in their order; new ones are appended.
     println!(
-        "sipsimple-gateway ready http={http_addr} https={https_addr} sip_udp={udp_addr} domain={}",
-        cfg.domain
+        "sipsimple-gateway ready http={http_addr} https={https_addr} sip_udp={udp_addr} domain={} sip_tcp={} sip_tls={}",
+        cfg.domain,
+        show(tcp_addr),
+        show(tls_addr),
     );
     std::io::stdout().flush()?;
-    info!(%http_addr, https = %https_addr, %udp_addr, domain = %cfg.domain, "ready");
+    info!(%http_addr, https = %https_addr, %udp_addr, sip_tcp = %show(tcp_addr),
+        sip_tls = %show(tls_addr), domain = %cfg.domain, "ready");
 
     stop_signal().await;
     info!("stopping");
@@ -171,6 +262,11 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
     if drained.is_err() {
         warn!("some tasks did not stop in time");
         tasks.abort_all();
+    }
+    // The writer ends when the last sender (the gateway) goes: flush what is queued.
+    drop(gw);
+    if tokio::time::timeout(GRACE, writer).await.is_err() {
+        warn!("database writes did not finish in time");
     }
     store.close().await;
     info!("stopped");

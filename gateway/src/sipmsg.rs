@@ -46,11 +46,6 @@ pub fn top_via(msg: &Message) -> Option<Via> {
     Via::parse(&first_value(msg, "Via")?).ok()
 }
 
-/// Replaces the top Via, for instance after adding `received` and `rport` (§18.2.1).
-pub fn replace_top_via(msg: &mut Message, via: &Via) {
-    edit_first(msg, "Via", Some(via.to_string()));
-}
-
 /// Removes the top Via (a proxy forwarding a response, §16.7 step 3).
 pub fn pop_top_via(msg: &mut Message) -> Option<String> {
     edit_first(msg, "Via", None)
@@ -121,13 +116,6 @@ mod tests {
         assert_eq!(top_via(&m).map(|v| v.host), Some("a".to_string()));
         assert!(pop_top_via(&mut m).is_some());
         assert_eq!(top_via(&m).map(|v| v.host), Some("b.invalid".to_string()));
-        let mut v = top_via(&m).expect("via");
-        v.set_param("received", Some("127.0.0.1"));
-        replace_top_via(&mut m, &v);
-        assert_eq!(
-            top_via(&m).and_then(|v| v.param("received").flatten().map(str::to_string)),
-            Some("127.0.0.1".to_string())
-        );
         assert!(pop_top_via(&mut m).is_some());
         assert_eq!(top_via(&m).map(|v| v.host), Some("c".to_string()));
         assert!(pop_top_via(&mut m).is_some());

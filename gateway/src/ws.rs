@@ -2,12 +2,13 @@
 //! (§4), each frame carries one message (§5), text frames go out; pings keep NATs open.
 
 use crate::gateway::Gateway;
-use crate::proxy::Source;
+use crate::transport::flow_dest;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
+use sipsimple::transaction::TransportKind;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info};
@@ -19,8 +20,13 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(30);
 /// Largest frame accepted: a SIP message the parser would accept fits with room to spare.
 const MAX_FRAME: usize = 2 * 1024 * 1024;
 
-/// `GET /ws`: upgrades when the client offered `sip`, else answers 400.
-pub async fn upgrade(State(gw): State<Arc<Gateway>>, ws: WebSocketUpgrade) -> Response {
+/// `GET /ws`: upgrades when the client offered `sip`, else answers 400. `kind` is WS on the
+/// HTTP listener and WSS on the HTTPS one.
+pub async fn upgrade(
+    State(gw): State<Arc<Gateway>>,
+    ws: WebSocketUpgrade,
+    kind: TransportKind,
+) -> Response {
     let offered = ws
         .requested_protocols()
         .any(|p| p.as_bytes().eq_ignore_ascii_case(SUBPROTOCOL.as_bytes()));
@@ -33,13 +39,14 @@ pub async fn upgrade(State(gw): State<Arc<Gateway>>, ws: WebSocketUpgrade) -> Re
     }
     let mut ws = ws.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME);
     ws.set_selected_protocol(HeaderValue::from_static(SUBPROTOCOL));
-    ws.on_upgrade(move |socket| run(gw, socket))
+    ws.on_upgrade(move |socket| run(gw, socket, kind))
 }
 
 /// One connection: frames in to the gateway, queued messages out, pings, until either side
 /// closes or the process stops.
-async fn run(gw: Arc<Gateway>, socket: WebSocket) {
-    let (id, mut outbox) = gw.open_connection();
+async fn run(gw: Arc<Gateway>, socket: WebSocket, kind: TransportKind) {
+    let (id, mut outbox) = gw.transports.open(kind, None);
+    let source = flow_dest(kind, None, id);
     info!(conn = id, "WebSocket connected");
     let (mut sink, mut stream) = socket.split();
     let mut ping =
@@ -48,8 +55,8 @@ async fn run(gw: Arc<Gateway>, socket: WebSocket) {
     loop {
         tokio::select! {
             frame = stream.next() => match frame {
-                Some(Ok(WsMessage::Text(t))) => gw.on_bytes(Source::Ws(id), t.as_bytes()).await,
-                Some(Ok(WsMessage::Binary(b))) => gw.on_bytes(Source::Ws(id), &b).await,
+                Some(Ok(WsMessage::Text(t))) => gw.on_bytes(source.clone(), t.as_bytes()),
+                Some(Ok(WsMessage::Binary(b))) => gw.on_bytes(source.clone(), &b),
                 // The WebSocket layer answers pings by itself.
                 Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
                 Some(Ok(WsMessage::Close(_))) | None => break,
@@ -80,6 +87,7 @@ async fn run(gw: Arc<Gateway>, socket: WebSocket) {
             }
         }
     }
-    gw.close_connection(id);
+    gw.transports.close(id);
+    gw.input(crate::proxy::Input::FlowClosed { dest: source });
     info!(conn = id, "WebSocket closed");
 }

@@ -105,7 +105,8 @@ async fn udp_invite_to_a_foreign_target_is_refused() {
          Call-ID: relay-test\r\nCSeq: 1 INVITE\r\nContact: <sip:mallory@{me}>\r\nContent-Length: 0\r\n\r\n"
     );
     sock.send_to(invite.as_bytes(), gw.udp).await.expect("send");
-    let (resp, from) = recv(&sock).await;
+    // The stateful proxy answers 100 Trying at once (RFC 3261 §16.2), then refuses.
+    let (resp, from) = recv_final(&sock).await;
     assert_eq!(from, gw.udp);
     assert_eq!(resp.code(), Some(403));
     let mut buf = [0u8; 2048];
@@ -115,8 +116,19 @@ async fn udp_invite_to_a_foreign_target_is_refused() {
     sock.send_to(b"\x00\xffnot SIP at all\r\n\r\n", gw.udp)
         .await
         .expect("send");
-    sock.send_to(invite.as_bytes(), gw.udp).await.expect("send");
-    assert_eq!(recv(&sock).await.0.code(), Some(403));
+    let again = invite.replace("relay1", "relay2");
+    sock.send_to(again.as_bytes(), gw.udp).await.expect("send");
+    assert_eq!(recv_final(&sock).await.0.code(), Some(403));
+}
+
+/// The next response that is not provisional.
+async fn recv_final(sock: &UdpSocket) -> (Message, SocketAddr) {
+    loop {
+        let (m, from) = recv(sock).await;
+        if m.code().is_some_and(|c| c >= 200) {
+            return (m, from);
+        }
+    }
 }
 
 /// A minimal user agent server on UDP: answers INVITE with 180 and 200 (echoing
@@ -165,10 +177,23 @@ async fn call_through_the_gateway_to_a_udp_uas() {
         (top.transport.as_str(), top.port),
         ("UDP", Some(gw.udp.port()))
     );
+    // Double record-routing (RFC 5658): the UAS-facing entry on top, our UDP address with
+    // a flow token; then the browser-facing one, our domain over WS.
+    let rr: Vec<NameAddr> = invite
+        .header_values("Record-Route")
+        .iter()
+        .map(|r| NameAddr::parse(r).expect("Record-Route"))
+        .collect();
+    assert_eq!(rr.len(), 2, "{rr:?}");
+    let (out, inn) = (&rr[0].uri, &rr[1].uri);
     assert_eq!(
-        invite.header("Record-Route"),
-        Some(format!("<sip:{};lr>", gw.udp).as_str())
+        (out.host.as_str(), out.port),
+        ("127.0.0.1", Some(gw.udp.port()))
     );
+    assert_eq!(out.param("transport"), Some(Some("udp")));
+    assert_eq!(inn.host, "sipsimple.local");
+    assert_eq!(inn.param("transport"), Some(Some("ws")));
+    assert!(rr.iter().all(|r| r.uri.is_loose_route()));
     uas_answer(&uas, &invite, from, &[180, 200]).await;
     c.until(|e| matches!(e, Event::SIPSessionDidStart {})).await;
 

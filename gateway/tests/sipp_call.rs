@@ -1,69 +1,18 @@
-//! The walking skeleton's call against a real SIPp user agent server (its built-in `uas`
-//! scenario) on UDP loopback: REGISTER over the WebSocket, INVITE through the gateway
-//! (RFC 3261 §16), 180/200/ACK, then BYE. Skipped, with a note, when `sipp` is not installed (a failure under CI).
+//! Calls from a browser-style WebSocket client (the sans-IO `UserAgent`) through the gateway
+//! to a real SIPp user agent server: the built-in `uas` over UDP and over TCP (the gateway
+//! opens the connection, RFC 3261 §18.1), and a UAS that hangs up itself, whose BYE must
+//! find the browser through the gateway's Record-Route (§16.12, RFC 5658). Skipped, with a
+//! note, when `sipp` is not installed (a failure under CI).
 
 mod common;
 
-use common::{start, Client, WAIT};
+use common::sipp::{self, Transport};
+use common::{start, Client};
 use sipsimple::Event;
-use std::process::{Command, Stdio};
-use std::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-fn sipp_installed() -> bool {
-    Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
-/// SIPp, killed when dropped.
-struct Sipp(std::process::Child);
-
-impl Drop for Sipp {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[tokio::test]
-async fn call_to_sipp_uas_through_the_gateway() {
-    if !sipp_installed() {
-        // `cargo xtask test` installs SIPp, so under CI a missing SIPp is a failure.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "sipp is not installed; run `cargo xtask setup --for test`"
-        );
-        eprintln!("sipp is not installed: skipping the SIPp call test");
-        return;
-    }
-    let gw = start(false);
-    // A free loopback port for SIPp (released just before SIPp binds it).
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("a free port")
-        .port();
-    let log_dir = tempfile::tempdir().expect("temp dir");
-    let mut sipp = Sipp(
-        Command::new("sipp")
-            .args(["-sn", "uas", "-i", "127.0.0.1", "-p", &port.to_string()])
-            .args(["-m", "1", "-nostdin", "-timeout", "20s", "-timeout_error"])
-            .current_dir(log_dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn sipp"),
-    );
-    // SIPp is ready once it holds its port.
-    let deadline = Instant::now() + WAIT;
-    while std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-        assert!(Instant::now() < deadline, "SIPp did not bind its port");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+async fn registered_client(gw: &common::Gateway) -> Client<common::WsStream> {
     let mut req = format!("ws://{}/ws", gw.http)
         .into_client_request()
         .expect("request");
@@ -77,10 +26,30 @@ async fn call_to_sipp_uas_through_the_gateway() {
         c.register().await,
         Event::SIPAccountRegistrationDidSucceed { .. }
     ));
+    c
+}
+
+/// Calls SIPp running `args` over `transport`; hangs up unless SIPp does.
+async fn call_sipp(transport: Transport, args: &[&str], sipp_hangs_up: bool) {
+    if !sipp::installed() {
+        return;
+    }
+    let gw = start(false);
+    let mut uas = sipp::start("127.0.0.1", transport, None, args);
+    uas.ready("127.0.0.1").await;
+    let mut c = registered_client(&gw).await;
+    let param = match transport {
+        Transport::Tcp => ";transport=tcp",
+        _ => "",
+    };
     let now = c.now();
     let id =
-        c.ua.connect(now, &format!("sip:service@127.0.0.1:{port}"), None)
-            .expect("connect");
+        c.ua.connect(
+            now,
+            &format!("sip:service@127.0.0.1:{}{param}", uas.port),
+            None,
+        )
+        .expect("connect");
     let e = c
         .until(|e| {
             matches!(
@@ -89,9 +58,15 @@ async fn call_to_sipp_uas_through_the_gateway() {
             )
         })
         .await;
-    assert!(matches!(e, Event::SIPSessionDidStart {}), "{e:?}");
-    let now = c.now();
-    c.ua.end(now, id).expect("hang up");
+    assert!(
+        matches!(e, Event::SIPSessionDidStart {}),
+        "{e:?}\n{}",
+        uas.trace()
+    );
+    if !sipp_hangs_up {
+        let now = c.now();
+        c.ua.end(now, id).expect("hang up");
+    }
     c.until(|e| matches!(e, Event::SIPSessionDidEnd { .. }))
         .await;
     assert!(
@@ -100,13 +75,22 @@ async fn call_to_sipp_uas_through_the_gateway() {
         c.codes
     );
     // SIPp exits 0 once its one call completed successfully (`-m 1`).
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(s) = sipp.0.try_wait().expect("try_wait") {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "SIPp did not finish its call");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    assert!(status.success(), "SIPp reported a failed call: {status}");
+    uas.assert_success(10).await;
+}
+
+#[tokio::test]
+async fn call_to_sipp_uas_through_the_gateway() {
+    call_sipp(Transport::Udp, &["-sn", "uas"], false).await;
+}
+
+#[tokio::test]
+async fn call_to_sipp_uas_over_tcp() {
+    call_sipp(Transport::Tcp, &["-sn", "uas"], false).await;
+}
+
+#[tokio::test]
+async fn sipp_uas_hangs_up_through_the_record_route() {
+    let scenario = sipp::scenario("uas_bye.xml");
+    let scenario = scenario.to_str().expect("utf-8 path");
+    call_sipp(Transport::Udp, &["-sf", scenario], true).await;
 }

@@ -1,6 +1,10 @@
-//! The user store of the embedded registrar (RFC 3261 §10.3, §22.4): SQLite through sqlx,
-//! holding HA1 = H(user:realm:password) for MD5 and SHA-256 (RFC 7616 §3.4.2, RFC 8760),
-//! never the password itself.
+//! The gateway's database: SQLite through sqlx with migrations embedded from
+//! `gateway/migrations/`. Users of the embedded registrar (RFC 3261 §10.3, §22.4) hold
+//! HA1 = H(user:realm:password) for MD5 and SHA-256 (RFC 7616 §3.4.2, RFC 8760), never the
+//! password itself; [`location`] persists registrations and [`calls`] the call log.
+
+pub mod calls;
+pub mod location;
 
 use sipsimple::auth::{ha1, Algorithm};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
@@ -95,7 +99,7 @@ pub struct UserInfo {
 /// The SQLite database of the gateway.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 fn unix_now() -> i64 {
@@ -264,11 +268,6 @@ impl Store {
             None => Ok(None),
         }
     }
-
-    /// `true` when `name` is a user of `realm`.
-    pub async fn user_exists(&self, name: &str, realm: &str) -> Result<bool, StoreError> {
-        Ok(self.hashes(name, realm).await?.is_some())
-    }
 }
 
 #[cfg(test)]
@@ -315,9 +314,10 @@ mod tests {
             .await
             .expect("passwd");
         assert!(store
-            .user_exists("alice", "sipsimple.local")
+            .hashes("alice", "sipsimple.local")
             .await
-            .expect("query"));
+            .expect("query")
+            .is_some());
         let list = store.list_users().await.expect("list");
         assert_eq!(list.len(), 1);
         store.remove_user("alice").await.expect("remove");

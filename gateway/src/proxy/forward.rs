@@ -1,0 +1,398 @@
+//! Requests through the proxy: validation (RFC 3261 §16.3: headers, Max-Forwards, loops,
+//! Proxy-Require), route preprocessing with our flow tokens (§16.4), target determination
+//! (§16.5) and forwarding to every target in parallel (§16.6), the caller's CANCEL
+//! (§16.10), and the ACK for a 2xx forwarded statelessly end to end (§16.11, §13.2.2.4).
+
+use super::context::Context;
+use super::route::{bare_host, uri_dest};
+use super::{Core, Pending, DEFAULT_MAX_FORWARDS};
+use crate::sipmsg::{name_addr, pop_top_route, prepend, top_route};
+use sipsimple::sip::{CSeq, Message, StartLine, Uri};
+use sipsimple::transaction::{Dest, TransactionId, TransportKind};
+use sipsimple::Time;
+
+/// A validated request, ready to be forwarded but for its Request-URI and our headers.
+#[derive(Debug, Clone)]
+pub(super) struct Prepared {
+    pub(super) server: TransactionId,
+    pub(super) source: Dest,
+    /// Max-Forwards decremented, our Routes popped.
+    pub(super) msg: Message,
+    /// The loop-detection hash of the request as received.
+    pub(super) hash: String,
+}
+
+/// What route preprocessing (§16.4) found.
+#[derive(Debug, Default)]
+struct Routes {
+    /// The destination named by the flow token of the last of our Routes popped.
+    token: Option<Dest>,
+    /// One of our Routes carried a valid token: the request follows a dialog that was set
+    /// up through us, so it may go where the dialog goes.
+    in_dialog: bool,
+}
+
+/// Where a request goes.
+enum Target {
+    /// These (new Request-URI, destination) pairs.
+    Dests(Vec<(Option<Uri>, Dest)>),
+    /// A user of our domain.
+    Local(String),
+    /// Refuse it.
+    Reject(u16, &'static str),
+}
+
+type Targets = Vec<(Option<Uri>, Dest)>;
+
+fn is_ws(d: &Dest) -> bool {
+    matches!(d.transport, TransportKind::Ws | TransportKind::Wss)
+}
+
+/// §16.3 step 1: the headers a proxy relies on must make sense (the transaction layer has
+/// already dropped requests without a Via, a Call-ID or a CSeq naming their method).
+fn headers_ok(msg: &Message) -> bool {
+    let method = msg.method().unwrap_or_default();
+    msg.header("CSeq")
+        .and_then(|c| CSeq::parse(c).ok())
+        .is_some_and(|c| c.method == method)
+        && name_addr(msg, "From").is_some()
+        && name_addr(msg, "To").is_some()
+}
+
+/// Methods whose out-of-dialog request creates a dialog we record-route.
+fn creates_dialog(msg: &Message) -> bool {
+    matches!(msg.method(), Some("INVITE" | "SUBSCRIBE" | "REFER"))
+        && name_addr(msg, "To").is_some_and(|t| t.tag().is_none())
+}
+
+impl Core {
+    /// A new request created server transaction `server`.
+    pub(super) fn on_request(
+        &mut self,
+        now: Time,
+        server: TransactionId,
+        source: Dest,
+        mut msg: Message,
+    ) {
+        let method = msg.method().unwrap_or_default().to_string();
+        if !headers_ok(&msg) {
+            return self.reply(now, server, &msg, 400, "Bad Request");
+        }
+        if method == "CANCEL" {
+            return self.on_cancel(now, server, &msg);
+        }
+        if method == "REGISTER" {
+            return match crate::registrar::Registrar::digest_username(&msg) {
+                Some(user) => {
+                    let pending = Pending::Register {
+                        server,
+                        source,
+                        msg: msg.clone(),
+                    };
+                    if !self.lookup(user, pending) {
+                        self.reply(now, server, &msg, 503, "Service Unavailable");
+                    }
+                }
+                None => self.register(now, server, &source, &msg, None),
+            };
+        }
+        if is_ws(&source) {
+            // Connection-bound authentication: the flow proved its user with REGISTER.
+            if !self.may_send(source.flow, &msg) {
+                return self.reply(now, server, &msg, 403, "Forbidden");
+            }
+            if let Some(via) = crate::sipmsg::top_via(&msg) {
+                self.learn_ws_host(&source, &via.host);
+            }
+        }
+        // §16.3 step 3.
+        let max_forwards = match msg.header("Max-Forwards") {
+            None => DEFAULT_MAX_FORWARDS,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) => n,
+                Err(_) => return self.reply(now, server, &msg, 400, "Invalid Max-Forwards"),
+            },
+        };
+        // §16.3 step 4: our own branch with this request's hash means it came around.
+        if self.local.is_loop(&msg) {
+            return self.reply(now, server, &msg, 482, "Loop Detected");
+        }
+        // §16.3 step 5: no extension is supported.
+        let required: Vec<String> = msg
+            .header_values("Proxy-Require")
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if !required.is_empty() {
+            let mut r = crate::sipmsg::reply(&msg, 420, "Bad Extension");
+            r.push_header("Unsupported", required.join(", "));
+            return self.send_response(now, server, None, r);
+        }
+        let hash = self.local.loop_hash(&msg);
+        let routes = match self.pop_routes(&mut msg) {
+            Ok(r) => r,
+            Err(()) => return self.reply(now, server, &msg, 400, "Bad Route Header"),
+        };
+        let Some(ruri) = msg.request_uri().cloned() else {
+            return;
+        };
+        if msg.header("Route").is_none() && ruri.user.is_none() && self.local.is_us(&ruri) {
+            // A request for the gateway itself (§16.3 step 2, §11).
+            return match method.as_str() {
+                "OPTIONS" => self.reply(now, server, &msg, 200, "OK"),
+                _ => self.reply(now, server, &msg, 404, "Not Found"),
+            };
+        }
+        if max_forwards == 0 {
+            return self.reply(now, server, &msg, 483, "Too Many Hops");
+        }
+        msg.set_header("Max-Forwards", (max_forwards - 1).to_string());
+        if method == "BYE" {
+            if let Some(ev) = self.calls.bye(msg.header("Call-ID").unwrap_or_default()) {
+                self.out
+                    .push_back(super::Output::Store(super::StoreOp::Call(ev)));
+            }
+        }
+        let id = self.rng.token(16);
+        if let Some(ev) = self.calls.start(server, &msg, id) {
+            self.out
+                .push_back(super::Output::Store(super::StoreOp::Call(ev)));
+        }
+        let prep = Prepared {
+            server,
+            source,
+            msg,
+            hash,
+        };
+        match self.target(&prep.source, &prep.msg, &routes) {
+            Target::Reject(code, reason) => self.reply(now, server, &prep.msg, code, reason),
+            Target::Dests(t) => self.forward(now, prep, t),
+            Target::Local(user) => {
+                let targets = self.local_targets(now, &user);
+                if !targets.is_empty() {
+                    return self.forward(now, prep, targets);
+                }
+                // No binding: ask the store whether the user exists at all (404 or 480).
+                let msg = prep.msg.clone();
+                if !self.lookup(user.clone(), Pending::Local { prep, user }) {
+                    self.reply(now, server, &msg, 503, "Service Unavailable");
+                }
+            }
+        }
+    }
+
+    /// §16.4: pops the Routes that name us, reading their flow tokens. A Route header that
+    /// does not parse is an error.
+    fn pop_routes(&self, msg: &mut Message) -> Result<Routes, ()> {
+        let call_id = msg.header("Call-ID").unwrap_or_default().to_string();
+        let mut routes = Routes::default();
+        while let Some(r) = top_route(msg).filter(|r| self.local.is_us(&r.uri)) {
+            pop_top_route(msg);
+            routes.token = r
+                .uri
+                .user
+                .as_deref()
+                .and_then(|u| self.local.verify_token(u, &call_id));
+            routes.in_dialog |= routes.token.is_some();
+        }
+        // Only a request inside a dialog (it has a To tag, §12.2.1.1) may use the dialog's
+        // tokens; an initial request carrying them is routed like any other.
+        if name_addr(msg, "To").is_none_or(|t| t.tag().is_none()) {
+            routes.token = None;
+            routes.in_dialog = false;
+        }
+        if msg.header("Route").is_some() && top_route(msg).is_none() {
+            return Err(());
+        }
+        Ok(routes)
+    }
+
+    /// §16.5: where the request goes.
+    fn target(&self, source: &Dest, msg: &Message, routes: &Routes) -> Target {
+        let trusted = is_ws(source) || routes.in_dialog;
+        if let Some(route) = top_route(msg) {
+            // Loose routing toward another hop (§16.12).
+            if !trusted {
+                return Target::Reject(403, "Forbidden");
+            }
+            return match self.uri_target(&route.uri) {
+                Some(d) => Target::Dests(vec![(None, d)]),
+                None => Target::Reject(480, "Temporarily Unavailable"),
+            };
+        }
+        let Some(ruri) = msg.request_uri() else {
+            return Target::Reject(400, "Bad Request");
+        };
+        // A dialog's flow token leads back to the flow of its other side.
+        if let Some(token) = routes.token.as_ref().filter(|t| !same_flow(t, source)) {
+            if let Some(d) = self.token_target(token, ruri) {
+                return Target::Dests(vec![(None, d)]);
+            }
+        }
+        if bare_host(&ruri.host).ends_with(".invalid") {
+            return match self.uri_target(ruri) {
+                Some(d) => Target::Dests(vec![(None, d)]),
+                None => Target::Reject(480, "Temporarily Unavailable"),
+            };
+        }
+        if self.local.is_us(ruri) {
+            return match &ruri.user {
+                Some(user) => Target::Local(user.clone()),
+                None => Target::Reject(404, "Not Found"),
+            };
+        }
+        if !trusted {
+            // Never an open relay: other peers reach our users and nothing else.
+            return Target::Reject(403, "Forbidden");
+        }
+        match self.uri_target(ruri) {
+            Some(d) => Target::Dests(vec![(None, d)]),
+            None => Target::Reject(416, "Unsupported URI Scheme"),
+        }
+    }
+
+    /// The destination of a URI: a WebSocket flow for an `.invalid` host, else its address.
+    fn uri_target(&self, uri: &Uri) -> Option<Dest> {
+        let host = bare_host(&uri.host);
+        if host.ends_with(".invalid") {
+            return self.ws_hosts.get(&host).cloned();
+        }
+        uri_dest(uri)
+    }
+
+    /// The destination a dialog's flow token names: its connection while that is open (a
+    /// WebSocket flow or a stream the peer opened), else the Request-URI's address. UDP
+    /// dialogs follow the Request-URI, the remote target (§12.2.1.1).
+    fn token_target(&self, token: &Dest, ruri: &Uri) -> Option<Dest> {
+        match (token.transport, token.flow) {
+            (TransportKind::Udp, _) => None,
+            (_, Some(f)) if self.live_flows.contains(&f) => Some(token.clone()),
+            (TransportKind::Ws | TransportKind::Wss, _) => None,
+            (_, Some(_)) => uri_dest(ruri),
+            (_, None) => Some(token.clone()),
+        }
+    }
+
+    /// §16.6 for each target: a copy of the request with its Request-URI, Record-Route for
+    /// both sides of a new dialog (RFC 5658), our Via, and a client transaction.
+    pub(super) fn forward(&mut self, now: Time, prep: Prepared, targets: Targets) {
+        let server = prep.server;
+        let mut ctx = self
+            .contexts
+            .remove(&server)
+            .unwrap_or_else(|| Context::new(prep.source.clone(), prep.msg.clone()));
+        let call_id = prep.msg.header("Call-ID").unwrap_or_default().to_string();
+        let record = creates_dialog(&prep.msg);
+        for (uri, dest) in targets {
+            if ctx.cancelled {
+                break;
+            }
+            let mut msg = prep.msg.clone();
+            if let (Some(uri), StartLine::Request { uri: ruri, .. }) = (uri, &mut msg.start) {
+                *ruri = uri;
+            }
+            if record {
+                let rr_in = self.local.record_route(&prep.source, &call_id);
+                let rr_out = self.local.record_route(&dest, &call_id);
+                if let (Some(rr_in), Some(rr_out)) = (rr_in, rr_out) {
+                    prepend(&mut msg, "Record-Route", rr_in);
+                    prepend(&mut msg, "Record-Route", rr_out);
+                }
+            }
+            let branch = self.next_branch(&prep.hash);
+            let sent = match self.local.via(dest.transport, &branch) {
+                Some(via) => {
+                    prepend(&mut msg, "Via", via);
+                    let copy = msg.clone();
+                    self.layer
+                        .send_request(now, dest.clone(), msg)
+                        .ok()
+                        .map(|id| (id, copy))
+                }
+                None => None,
+            };
+            match sent {
+                Some((client, request)) => {
+                    ctx.add_branch(client, request, dest);
+                    self.branch_of.insert(client, server);
+                }
+                // No listener for that transport: as if the branch answered 503 (§16.9).
+                None => ctx.offer(crate::sipmsg::reply(&prep.msg, 503, "Service Unavailable")),
+            }
+        }
+        self.contexts.insert(server, ctx);
+        self.maybe_finish(now, server);
+    }
+
+    /// §16.10: the caller cancels its INVITE. The CANCEL is answered here; the pending
+    /// branches are cancelled, and their 487s make the INVITE's final response.
+    fn on_cancel(&mut self, now: Time, server: TransactionId, cancel: &Message) {
+        let Some(invite) = self.layer.cancel_target(cancel) else {
+            return self.reply(now, server, cancel, 481, "Call/Transaction Does Not Exist");
+        };
+        self.reply(now, server, cancel, 200, "OK");
+        if let Some(ctx) = self.contexts.get_mut(&invite) {
+            ctx.cancelled = true;
+            super::responses::cancel_branches(&mut self.layer, now, ctx);
+            return;
+        }
+        // Still waiting for the store: nothing was forwarded, so answer the INVITE here.
+        let waiting = self.pending.iter().find_map(|(t, p)| match p {
+            Pending::Local { prep, .. } if prep.server == invite => Some(*t),
+            _ => None,
+        });
+        if let Some(token) = waiting {
+            if let Some(Pending::Local { prep, .. }) = self.pending.remove(&token) {
+                self.reply(now, invite, &prep.msg, 487, "Request Terminated");
+            }
+        }
+    }
+
+    /// The ACK for a 2xx: routed like any request and sent on without a transaction.
+    pub(super) fn on_ack(&mut self, now: Time, source: Dest, mut msg: Message) {
+        if !headers_ok(&msg) || (is_ws(&source) && !self.may_send(source.flow, &msg)) {
+            return;
+        }
+        let max_forwards = msg
+            .header("Max-Forwards")
+            .map_or(Some(DEFAULT_MAX_FORWARDS), |v| v.trim().parse::<u32>().ok());
+        let Some(max_forwards) = max_forwards.filter(|n| *n > 0) else {
+            return;
+        };
+        let hash = self.local.loop_hash(&msg);
+        let Ok(routes) = self.pop_routes(&mut msg) else {
+            return;
+        };
+        msg.set_header("Max-Forwards", (max_forwards - 1).to_string());
+        let (uri, dest) = match self.target(&source, &msg, &routes) {
+            Target::Dests(mut t) if !t.is_empty() => t.swap_remove(0),
+            Target::Local(user) => match self.local_targets(now, &user).into_iter().next() {
+                Some(t) => t,
+                None => return,
+            },
+            _ => return,
+        };
+        if let (Some(uri), StartLine::Request { uri: ruri, .. }) = (uri, &mut msg.start) {
+            *ruri = uri;
+        }
+        let branch = self.next_branch(&hash);
+        if let Some(via) = self.local.via(dest.transport, &branch) {
+            prepend(&mut msg, "Via", via);
+            self.layer.send_stateless(dest, &msg);
+        }
+    }
+}
+
+/// `true` when a token names the flow the request came on: only one of our two Routes was
+/// present, so the token says nothing about where to go.
+fn same_flow(token: &Dest, source: &Dest) -> bool {
+    match (token.flow, source.flow) {
+        (Some(a), Some(b)) => a == b,
+        (None, None) => {
+            token.transport == source.transport
+                && token.host == source.host
+                && token.port == source.port
+        }
+        _ => false,
+    }
+}

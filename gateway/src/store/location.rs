@@ -1,0 +1,121 @@
+//! Persisted registrations (RFC 3261 §10.3): the bindings that outlive a connection, written
+//! as the registrar changes them and read back at start-up. Plain SQL with `$n` placeholders,
+//! which SQLite and PostgreSQL both accept.
+
+use super::{Store, StoreError};
+use crate::proxy::StoreOp;
+use crate::registrar::Binding;
+use sipsimple::sip::Uri;
+use sipsimple::transaction::{Dest, TransportKind};
+use sqlx::Row;
+
+/// A binding read back from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBinding {
+    /// The user.
+    pub user: String,
+    /// The contact URI.
+    pub contact: Uri,
+    /// Where its REGISTER came from (no connection: those did not survive).
+    pub source: Dest,
+    /// Milliseconds since the Unix epoch.
+    pub expires_at: i64,
+}
+
+impl Store {
+    /// Applies one change the proxy reported, `at` milliseconds since the Unix epoch.
+    pub async fn apply(&self, op: &StoreOp, at: i64) -> Result<(), StoreError> {
+        match op {
+            StoreOp::SaveBinding {
+                user,
+                binding,
+                expires_in,
+            } => self.save_binding(user, binding, at, *expires_in).await,
+            StoreOp::RemoveBinding { user, contact } => {
+                sqlx::query("DELETE FROM registrations WHERE username = $1 AND contact = $2")
+                    .bind(user)
+                    .bind(contact)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+            StoreOp::RemoveBindings { user } => {
+                sqlx::query("DELETE FROM registrations WHERE username = $1")
+                    .bind(user)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+            StoreOp::Call(ev) => self.log_call(ev, at).await,
+        }
+    }
+
+    async fn save_binding(
+        &self,
+        user: &str,
+        b: &Binding,
+        at: i64,
+        expires_in: u64,
+    ) -> Result<(), StoreError> {
+        let expires_in = i64::try_from(expires_in.saturating_mul(1000)).unwrap_or(i64::MAX);
+        sqlx::query(
+            "INSERT INTO registrations \
+             (username, contact, transport, source_host, source_port, expires_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (username, contact) DO UPDATE SET transport = excluded.transport, \
+             source_host = excluded.source_host, source_port = excluded.source_port, \
+             expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+        )
+        .bind(user)
+        .bind(b.contact.to_string())
+        .bind(b.source.transport.via_name())
+        .bind(&b.source.host)
+        .bind(i32::from(b.source.port))
+        .bind(at.saturating_add(expires_in))
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The bindings that have not expired at `now` (ms since the Unix epoch). Rows that no
+    /// longer parse are skipped.
+    pub async fn live_bindings(&self, now: i64) -> Result<Vec<StoredBinding>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT username, contact, transport, source_host, source_port, expires_at \
+             FROM registrations WHERE expires_at > $1 ORDER BY updated_at",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let transport: String = r.try_get("transport")?;
+            let contact: String = r.try_get("contact")?;
+            let port: i32 = r.try_get("source_port")?;
+            let (Some(kind), Ok(contact), Ok(port)) = (
+                TransportKind::from_via_name(&transport),
+                Uri::parse(&contact),
+                u16::try_from(port),
+            ) else {
+                continue;
+            };
+            out.push(StoredBinding {
+                user: r.try_get("username")?,
+                contact,
+                source: Dest::new(kind, r.try_get::<String, _>("source_host")?, port),
+                expires_at: r.try_get("expires_at")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Deletes the bindings that expired before `now` (ms since the Unix epoch).
+    pub async fn delete_expired_bindings(&self, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM registrations WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
