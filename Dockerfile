@@ -31,8 +31,8 @@ USER sipsimple
 WORKDIR /home/sipsimple
 VOLUME /data
 # HTTP (page + SIP over WebSocket), HTTPS (self-signed dev certificate), SIP over UDP.
-EXPOSE 8080 8443 5060/udp
+EXPOSE 8080 8443 5060/udp 5060/tcp 5061/tcp
 # The data dir is an option of the gateway itself, so it also applies to
 # `docker compose run --rm gateway user add|list|remove|passwd ...`.
 ENTRYPOINT ["sipsimple-gateway", "--data-dir", "/data"]
-CMD ["serve", "--http", "0.0.0.0:8080", "--https", "0.0.0.0:8443", "--sip-udp", "0.0.0.0:5060", "--web-dir", "/usr/share/sipsimple/web"]
+CMD ["serve", "--http", "0.0.0.0:8080", "--https", "0.0.0.0:8443", "--sip-udp", "0.0.0.0:5060", "--sip-tcp", "0.0.0.0:5060", "--sip-tls", "0.0.0.0:5061", "--web-dir", "/usr/share/sipsimple/web"]

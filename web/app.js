@@ -46,22 +46,58 @@ function onNotification(n) {
     case 'SIPSessionNewOutgoing':
       setState($('call-state'), 'calling', 'calling…');
       break;
+    case 'SIPSessionNewIncoming': {
+      if (session !== null) {
+        // One call at a time in this page: a second caller hears busy.
+        app.reject(n.sender.id, true);
+        break;
+      }
+      session = n.sender.id;
+      const info = app.session(session);
+      $('incoming-from').textContent = info?.remote_uri ?? 'unknown';
+      $('incoming').hidden = false;
+      $('call').disabled = true;
+      setState($('call-state'), 'incoming', 'incoming call…');
+      break;
+    }
     case 'SIPSessionGotRingIndication':
       setState($('call-state'), 'ringing', 'ringing…');
       break;
     case 'SIPSessionDidStart':
       setState($('call-state'), 'established', 'established');
+      $('incoming').hidden = true;
+      $('hangup').disabled = false;
+      $('hold').disabled = false;
       break;
+    case 'SIPSessionGotHoldRequest':
+      setState($('call-state'), 'held', `on hold (by ${d.originator})`);
+      if (d.originator === 'local') { $('hold').textContent = 'Resume'; $('hold').setAttribute('aria-pressed', 'true'); }
+      break;
+    case 'SIPSessionGotUnholdRequest': {
+      const info = app.session(n.sender.id);
+      if (info?.on_hold) {
+        setState($('call-state'), 'held', `on hold (by ${info.on_hold_by_local ? 'local' : 'remote'})`);
+      } else {
+        setState($('call-state'), 'established', 'established');
+      }
+      if (d.originator === 'local') { $('hold').textContent = 'Hold'; $('hold').setAttribute('aria-pressed', 'false'); }
+      break;
+    }
     case 'SIPSessionDidFail':
+      if (n.sender.id !== session) break;
       setState($('call-state'), 'failed', `failed: ${d.code} ${d.reason}`);
       break;
     case 'SIPSessionDidEnd':
+      if (n.sender.id !== session) break;
       if ($('call-state').dataset.state !== 'failed') {
         setState($('call-state'), 'ended', `ended by ${d.originator}`);
       }
       session = null;
+      $('incoming').hidden = true;
       $('hangup').disabled = true;
-      $('call').disabled = false;
+      $('hold').disabled = true;
+      $('hold').textContent = 'Hold';
+      $('call').disabled = !app;
       break;
   }
 }
@@ -121,6 +157,25 @@ async function main() {
     if (app && session !== null) {
       try { app.end(session); } catch (e) { console.warn(e); }
     }
+  });
+  $('answer').addEventListener('click', () => {
+    if (app && session !== null) {
+      try { app.accept(session); } catch (e) { setState($('call-state'), 'failed', `failed: ${e.message ?? e}`); }
+    }
+  });
+
+  $('decline').addEventListener('click', () => {
+    if (app && session !== null) {
+      try { app.reject(session, false); } catch (e) { console.warn(e); }
+    }
+  });
+
+  $('hold').addEventListener('click', () => {
+    if (!app || session === null) return;
+    const info = app.session(session);
+    try {
+      if (info?.on_hold_by_local) app.unhold(session); else app.hold(session);
+    } catch (e) { console.warn(e); }
   });
   document.body.dataset.ready = 'true';
 }

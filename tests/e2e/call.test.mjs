@@ -3,7 +3,7 @@
 // SIPp UAS on UDP through it. Everything runs on loopback and is stopped by the test.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, startGateway, startSippUas, freeUdpPort } from './lib.mjs';
+import { launchBrowser, startGateway, startSippUas, startSippUac, freeUdpPort } from './lib.mjs';
 
 let browser;
 let gateway;
@@ -94,6 +94,33 @@ test('SIPp hangs up: its BYE reaches the page through the gateway', async () => 
     const names = await eventNames(page);
     assert.ok(names.includes('SIPSessionDidStart'), JSON.stringify(names));
     assert.ok(!names.includes('SIPSessionWillEnd'), 'a remote hang-up is not announced as WillEnd');
+
+    const { code, stats, output } = await sipp.result;
+    assert.equal(code, 0, `SIPp failed: ${output}`);
+    assert.equal(stats['SuccessfulCall(C)'], '1');
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    sipp.stop();
+  }
+});
+
+test('SIPp calls the page through the location service; the user answers; SIPp hangs up', async () => {
+  const { page, errors } = await openPhone();
+  await register(page, 'wonderland-7');
+  await page.waitForSelector('#reg-state[data-state="registered"]', { timeout: 15000 });
+  const sipp = await startSippUac(gateway.sipUdp, 'alice');
+  try {
+    await page.waitForSelector('#call-state[data-state="incoming"]', { timeout: 15000 });
+    assert.match(await page.textContent('#incoming-from'), /sip:sipp@127\.0\.0\.1/);
+    await page.click('#answer');
+    await page.waitForSelector('#call-state[data-state="ended"]', { timeout: 20000 });
+    assert.match(await page.textContent('#call-state'), /ended by remote/);
+    const names = await eventNames(page);
+    const order = ['SIPSessionNewIncoming', 'SIPSessionWillStart', 'SIPSessionDidStart', 'SIPSessionDidEnd'];
+    const positions = order.map((n) => names.indexOf(n));
+    assert.ok(positions.every((p) => p >= 0), `missing notifications: ${JSON.stringify(names)}`);
+    assert.deepEqual([...positions].sort((a, b) => a - b), positions, `out of order: ${JSON.stringify(names)}`);
 
     const { code, stats, output } = await sipp.result;
     assert.equal(code, 0, `SIPp failed: ${output}`);

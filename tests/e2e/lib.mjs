@@ -13,7 +13,8 @@ const root = resolve(here, '..', '..');
 export const GATEWAY_BIN = process.env.SIPSIMPLE_GATEWAY_BIN ?? join(root, 'target', 'debug', 'sipsimple-gateway');
 export const WEB_DIR = process.env.SIPSIMPLE_WEB_DIR ?? join(root, 'web');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-export const SCENARIOS = join(here, 'scenarios');
+// SIPp scenarios are shared with the gateway's Rust suites.
+export const SCENARIOS = join(root, 'gateway', 'tests', 'scenarios');
 
 // Every flag is needed to keep the browser on loopback and quiet (see PEERS.md):
 // no vendor DNS look-ups, no background connections, WebRTC candidates on 127.0.0.1.
@@ -75,21 +76,31 @@ export async function startGateway(users = {}) {
   };
 }
 
-/**
- * Starts SIPp as a UAS for one call on 127.0.0.1:`port`: the built-in `uas` scenario, or a
- * scenario file from scenarios/. `result` resolves with its exit code and statistics.
- */
-export function startSippUas(port, scenario = null) {
+/** Runs SIPp for one call with `args`; `result` resolves with its exit code and statistics. */
+function runSipp(args) {
   const statFile = join(mkdtempSync(join(tmpdir(), 'sipp-')), 'stat.csv');
-  const args = [...(scenario ? ['-sf', join(SCENARIOS, scenario)] : ['-sn', 'uas']),
-    '-i', '127.0.0.1', '-mi', '127.0.0.1', '-p', String(port), '-m', '1',
+  const all = [...args, '-i', '127.0.0.1', '-mi', '127.0.0.1', '-m', '1',
     '-timeout', '40s', '-timeout_error', '-trace_stat', '-stf', statFile, '-fd', '1', '-nostdin'];
-  const child = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('sipp', all, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { out += d; });
   const result = new Promise((ok) => child.on('exit', (code) => ok({ code, stats: readStats(statFile), output: out })));
   return { result, stop: () => { if (child.exitCode === null) child.kill('SIGKILL'); } };
+}
+
+/**
+ * Starts SIPp as a UAS for one call on 127.0.0.1:`port`: the built-in `uas` scenario, or a
+ * scenario file from the shared scenarios folder.
+ */
+export function startSippUas(port, scenario = null) {
+  return runSipp([...(scenario ? ['-sf', join(SCENARIOS, scenario)] : ['-sn', 'uas']), '-p', String(port)]);
+}
+
+/** Starts SIPp as a UAC calling `user` at the gateway's SIP address `gateway` (host:port). */
+export async function startSippUac(gateway, user, scenario = 'uac_call.xml') {
+  const port = await freeUdpPort();
+  return runSipp(['-sf', join(SCENARIOS, scenario), gateway, '-p', String(port), '-s', user, '-key', 'target', gateway]);
 }
 
 /** The last row of SIPp's statistics CSV as an object (`SuccessfulCall(C)`, `FailedCall(C)`...). */
