@@ -9,7 +9,9 @@ use sipsimple::msrp::{Frame, Parser};
 
 /// A SEND carrying bytes 1-65536 of a 1 MiB file, as a file transfer sends them.
 fn chunk() -> Vec<u8> {
-    let body: Vec<u8> = (0..65_536u32).map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789"[(i % 36) as usize]).collect();
+    let body: Vec<u8> = (0..65_536u32)
+        .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789"[(i % 36) as usize])
+        .collect();
     let mut out = Vec::with_capacity(body.len() + 512);
     out.extend_from_slice(
         b"MSRP d93kswow SEND\r\n\
