@@ -29,12 +29,15 @@
 #![warn(missing_docs)]
 
 pub mod account;
+pub mod application;
 pub mod auth;
 pub mod cpim;
 pub mod dialog;
 pub mod file_selector;
 pub mod iscomposing;
 pub mod msrp;
+#[cfg(feature = "native")]
+pub mod native;
 pub mod notification;
 pub mod notification_center;
 pub mod offer_answer;
@@ -42,8 +45,10 @@ mod registration;
 pub mod rng;
 pub mod sdp;
 mod session;
+pub mod session_manager;
 pub mod settings;
 pub mod sip;
+pub mod stream;
 pub mod time;
 pub mod transaction;
 pub mod ua;

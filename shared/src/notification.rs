@@ -3,6 +3,10 @@
 //! The core emits [`Notification`]s through its output queue; the shells deliver them to
 //! observers (the browser SDK's `addObserver`, the gateway's logs). Names are exactly the
 //! seed's. The seed's `timestamp` attribute is added by the shell, which owns the wall clock.
+//!
+//! The seed lists no notifications for `SIPApplication`; the four `SIPApplication*` names are
+//! python-sipsimple's. The seed gives no data for the `MediaStream*` notifications: each
+//! carries the stream's type, and `MediaStreamDidFail` a reason.
 
 use serde::Serialize;
 
@@ -14,6 +18,16 @@ pub enum Sender {
     Account(String),
     /// A session, by the id the user agent gave it.
     Session(u64),
+    /// A media stream of a session (the seed's `IMediaStream` object), by the session's id
+    /// and the position of the stream's m-line in the session's SDP.
+    Stream {
+        /// The session's id.
+        session: u64,
+        /// The stream's m-line index.
+        index: usize,
+    },
+    /// The application object (the seed's `SIPApplication`).
+    Application,
 }
 
 /// Who caused something: the local application or the remote party.
@@ -155,6 +169,66 @@ pub enum Event {
         /// Who took the session out of hold.
         originator: Originator,
     },
+    /// One party proposed to add streams to the session.
+    SIPSessionGotStreamProposal {
+        /// Who proposed.
+        proposer: Originator,
+        /// The stream types proposed (`audio`, `chat`, ...).
+        streams: Vec<String>,
+    },
+    /// A stream proposal was rejected (by the other party, or by the application for a
+    /// remote proposal).
+    SIPSessionRejectedStreamProposal {
+        /// Who proposed.
+        proposer: Originator,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// A stream proposal was accepted.
+    SIPSessionAcceptedStreamProposal {
+        /// Who proposed.
+        proposer: Originator,
+    },
+    /// Streams were activated or deactivated.
+    SIPSessionGotStreamUpdate {
+        /// The stream types active from now on, in m-line order.
+        streams: Vec<String>,
+    },
+    /// A media stream was initialized (sender: the stream).
+    MediaStreamDidInitialize {
+        /// The stream's type.
+        stream: String,
+    },
+    /// A media stream started (sender: the stream).
+    MediaStreamDidStart {
+        /// The stream's type.
+        stream: String,
+    },
+    /// A media stream failed (sender: the stream); `MediaStreamDidEnd` follows.
+    MediaStreamDidFail {
+        /// The stream's type.
+        stream: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A media stream is about to end (sender: the stream).
+    MediaStreamWillEnd {
+        /// The stream's type.
+        stream: String,
+    },
+    /// A media stream ended (sender: the stream).
+    MediaStreamDidEnd {
+        /// The stream's type.
+        stream: String,
+    },
+    /// The application is starting its sub-systems.
+    SIPApplicationWillStart {},
+    /// The application started.
+    SIPApplicationDidStart {},
+    /// The application is stopping its sub-systems.
+    SIPApplicationWillEnd {},
+    /// The application stopped.
+    SIPApplicationDidEnd {},
 }
 
 impl Event {
@@ -177,6 +251,19 @@ impl Event {
             Event::SIPSessionDidEnd { .. } => "SIPSessionDidEnd",
             Event::SIPSessionGotHoldRequest { .. } => "SIPSessionGotHoldRequest",
             Event::SIPSessionGotUnholdRequest { .. } => "SIPSessionGotUnholdRequest",
+            Event::SIPSessionGotStreamProposal { .. } => "SIPSessionGotStreamProposal",
+            Event::SIPSessionRejectedStreamProposal { .. } => "SIPSessionRejectedStreamProposal",
+            Event::SIPSessionAcceptedStreamProposal { .. } => "SIPSessionAcceptedStreamProposal",
+            Event::SIPSessionGotStreamUpdate { .. } => "SIPSessionGotStreamUpdate",
+            Event::MediaStreamDidInitialize { .. } => "MediaStreamDidInitialize",
+            Event::MediaStreamDidStart { .. } => "MediaStreamDidStart",
+            Event::MediaStreamDidFail { .. } => "MediaStreamDidFail",
+            Event::MediaStreamWillEnd { .. } => "MediaStreamWillEnd",
+            Event::MediaStreamDidEnd { .. } => "MediaStreamDidEnd",
+            Event::SIPApplicationWillStart {} => "SIPApplicationWillStart",
+            Event::SIPApplicationDidStart {} => "SIPApplicationDidStart",
+            Event::SIPApplicationWillEnd {} => "SIPApplicationWillEnd",
+            Event::SIPApplicationDidEnd {} => "SIPApplicationDidEnd",
         }
     }
 }

@@ -40,6 +40,8 @@ fn describe(n: &Notification) -> String {
     let sender = match &n.sender {
         Sender::Account(id) => id.clone(),
         Sender::Session(id) => format!("session{id}"),
+        Sender::Stream { session, index } => format!("session{session}/{index}"),
+        Sender::Application => "application".to_string(),
     };
     format!("{}:{sender}", n.event.name())
 }

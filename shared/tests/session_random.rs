@@ -7,12 +7,17 @@
 //! - SIPSessionDidFail comes at most once, right before the change to TERMINATED;
 //! - SIPSessionWillEnd (local ends only) is followed by DidEnd with originator local;
 //! - hold and unhold notifications alternate for each originator;
+//! - stream proposals (add/remove audio and chat, accepted or rejected at random, glare
+//!   included) go GotStreamProposal → PROPOSING (ours) or PROPOSED (the peer's) → back to
+//!   ESTABLISHED → Accepted or Rejected for the same proposer, one at a time, unless the
+//!   session ends meanwhile; GotStreamUpdate comes only while ESTABLISHED;
+//! - an ended session has no stream left;
 //! - once all sessions ended and the network is quiet, no user agent has a timer left;
 //! - nothing panics.
 
 mod sim;
 
-use sim::ua::{at_ms, describe, world, Command, Node, OnIncoming};
+use sim::ua::{at_ms, describe, world, Command, Node, OnIncoming, OnProposal};
 use sim::{NetConfig, Sim};
 use sipsimple::rng::Rng;
 use sipsimple::ua::Transport;
@@ -54,24 +59,41 @@ fn scenario(seed: u64) -> Sim<Node> {
             1 => OnIncoming::Reject(delay, pick(&mut rng, 2) == 0),
             _ => OnIncoming::Accept(delay),
         };
+        let delay = Duration::from_millis(pick(&mut rng, 3_000));
+        sim.node_mut(node).ua_mut().on_proposal = match pick(&mut rng, 3) {
+            0 => OnProposal::Wait,
+            1 => OnProposal::Reject(delay),
+            _ => OnProposal::Accept(delay),
+        };
     }
     for _ in 0..=pick(&mut rng, 5) {
         let from = 1 + pick(&mut rng, 3) as usize;
-        let to = NAMES[pick(&mut rng, 3) as usize];
+        let to = format!("{}@example.com", NAMES[pick(&mut rng, 3) as usize]);
         let t = pick(&mut rng, 30_000);
-        sim.node_mut(from)
-            .ua_mut()
-            .at(at_ms(t), Command::Connect(format!("{to}@example.com")));
+        let command = match pick(&mut rng, 4) {
+            0 => Command::ConnectStreams(to, false, true),
+            1 => Command::ConnectStreams(to, true, true),
+            _ => Command::Connect(to),
+        };
+        sim.node_mut(from).ua_mut().at(at_ms(t), command);
     }
-    for _ in 0..pick(&mut rng, 12) {
+    for _ in 0..pick(&mut rng, 16) {
         let node = 1 + pick(&mut rng, 3) as usize;
         let id = 1 + pick(&mut rng, 3);
-        let command = match pick(&mut rng, 6) {
+        let (audio, chat) = (pick(&mut rng, 2) == 0, pick(&mut rng, 2) == 0);
+        let command = match pick(&mut rng, 14) {
             0 => Command::Accept(id),
             1 => Command::Reject(id, pick(&mut rng, 2) == 0),
             2 => Command::End(id),
             3 | 4 => Command::Hold(id),
-            _ => Command::Unhold(id),
+            5 => Command::Unhold(id),
+            6 => Command::AddAudio(id),
+            7 | 8 => Command::AddChat(id),
+            9 => Command::RemoveAudio(id),
+            10 => Command::RemoveChat(id),
+            11 => Command::AcceptProposal(id, audio, chat),
+            12 => Command::RejectProposal(id),
+            _ => Command::AcceptStreams(id, audio, chat),
         };
         sim.node_mut(node)
             .ua_mut()
@@ -94,6 +116,7 @@ fn check_session(events: &[&Event]) -> Result<(), String> {
     let mut fail_at = None;
     let mut holds = [false, false];
     let mut will_end = false;
+    let mut proposal: Option<Originator> = None;
     let last = events.len().saturating_sub(1);
     for (i, e) in events.iter().enumerate() {
         match e {
@@ -109,6 +132,15 @@ fn check_session(events: &[&Event]) -> Result<(), String> {
                 }
                 if *next == SessionState::Terminated {
                     terminated += 1;
+                    proposal = None;
+                }
+                let wanted = match next {
+                    SessionState::Proposing => Some(Some(Originator::Local)),
+                    SessionState::Proposed => Some(Some(Originator::Remote)),
+                    _ => None,
+                };
+                if wanted.is_some_and(|w| w != proposal) {
+                    return Err(format!("{next:?} without its proposal"));
                 }
                 state = *next;
             }
@@ -119,6 +151,22 @@ fn check_session(events: &[&Event]) -> Result<(), String> {
                 fail_at = Some(i);
             }
             Event::SIPSessionWillEnd {} => will_end = true,
+            Event::SIPSessionGotStreamProposal { proposer, .. } => {
+                if proposal.is_some() || state != SessionState::Established {
+                    return Err("a proposal while another is pending".into());
+                }
+                proposal = Some(*proposer);
+            }
+            Event::SIPSessionAcceptedStreamProposal { proposer }
+            | Event::SIPSessionRejectedStreamProposal { proposer, .. } => {
+                if proposal != Some(*proposer) || state != SessionState::Established {
+                    return Err("a proposal answered that was not pending".into());
+                }
+                proposal = None;
+            }
+            Event::SIPSessionGotStreamUpdate { .. } if state != SessionState::Established => {
+                return Err("a stream update outside ESTABLISHED".into())
+            }
             Event::SIPSessionDidEnd { originator } => {
                 if i != last {
                     return Err("DidEnd is not the last notification".into());
@@ -165,6 +213,11 @@ fn check(sim: &Sim<Node>) -> Result<usize, String> {
         }
         for id in ua.session_ids() {
             sessions += 1;
+            if let Some(s) = ua.ua.session(id) {
+                if !s.streams().is_empty() {
+                    return Err(format!("node {node} session {id} ended with streams"));
+                }
+            }
             check_session(&ua.session_events(id)).map_err(|e| {
                 let trace: Vec<String> = ua.session_events(id).into_iter().map(describe).collect();
                 format!("node {node} session {id}: {e}: {trace:?}")
@@ -179,6 +232,7 @@ fn a_thousand_random_runs_keep_the_session_rules() {
     let mut sessions = 0;
     let mut failed_or_rejected = 0;
     let mut holds = 0;
+    let mut proposals = [0usize; 2];
     for seed in 0..1_000 {
         let mut sim = scenario(seed);
         sim.run_to_quiet(Duration::from_secs(3_600));
@@ -198,10 +252,23 @@ fn a_thousand_random_runs_keep_the_session_rules() {
                 .iter()
                 .filter(|(_, n)| matches!(n.event, Event::SIPSessionGotHoldRequest { .. }))
                 .count();
+            for (_, n) in &ua.events {
+                match n.event {
+                    Event::SIPSessionAcceptedStreamProposal { .. } => proposals[0] += 1,
+                    Event::SIPSessionRejectedStreamProposal { .. } => proposals[1] += 1,
+                    _ => {}
+                }
+            }
         }
     }
     // The runs did exercise something: many sessions, some of them failing.
-    eprintln!("{sessions} sessions, {failed_or_rejected} failures, {holds} holds");
+    eprintln!(
+        "{sessions} sessions, {failed_or_rejected} failures, {holds} holds, \
+         {} proposals accepted, {} rejected",
+        proposals[0], proposals[1]
+    );
+    assert!(proposals[0] > 40, "{proposals:?}");
+    assert!(proposals[1] > 40, "{proposals:?}");
     assert!(sessions > 3_000, "{sessions} sessions");
     assert!(failed_or_rejected > 500, "{failed_or_rejected} failures");
     assert!(holds > 200, "{holds} holds");

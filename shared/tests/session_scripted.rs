@@ -5,7 +5,7 @@
 
 use sipsimple::sdp::{Direction, SessionDescription};
 use sipsimple::sip::{Message, NameAddr};
-use sipsimple::{AccountConfig, Event, Originator, Output, SessionState, Time, UserAgent};
+use sipsimple::{AccountConfig, Event, Originator, Output, Sender, SessionState, Time, UserAgent};
 
 const T0: Time = Time::from_millis(1_000);
 
@@ -18,6 +18,8 @@ fn drain(ua: &mut UserAgent) -> (Vec<Message>, Vec<Event>) {
     while let Some(o) = ua.poll_output() {
         match o {
             Output::Transmit(b) => sent.push(Message::parse(&b).expect("valid SIP")),
+            // The streams' own notifications are checked in session_proposals.rs.
+            Output::Notification(n) if matches!(n.sender, Sender::Stream { .. }) => {}
             Output::Notification(n) => events.push(n.event),
         }
     }

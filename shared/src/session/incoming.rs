@@ -4,7 +4,7 @@
 //! 487 (§9.2); then the requests of the dialog (§12.2.2): BYE (§15.1.2), re-INVITE, UPDATE,
 //! OPTIONS.
 
-use super::{media, Session, SessionDirection};
+use super::{streams, Session, SessionDirection};
 use crate::dialog::uas::{dialog_response, Retransmitter};
 use crate::dialog::{tag_of, Dialog};
 use crate::notification::{Event, Originator, SessionState};
@@ -68,7 +68,7 @@ impl Session {
             vec!["audio".to_string()]
         } else {
             let offer = String::from_utf8_lossy(&invite.body).into_owned();
-            let streams = media::stream_names(&offer);
+            let streams = streams::names_of(&ctx.registry, &offer);
             s.media.remote = Some(offer);
             streams
         };
@@ -82,11 +82,16 @@ impl Session {
 
     /// The seed's `accept`: INCOMING → ACCEPTING, the 2xx with our answer (or, to an
     /// offer-less INVITE, our offer), SIPSessionWillStart; DidStart follows the ACK.
+    ///
+    /// Without `sdp_answer` the answer takes the offered streams of the types in `accept`
+    /// (`None`: every proposed stream of a registered type), each of which must have been
+    /// proposed; to an offer-less INVITE we offer those types (`None`: audio).
     pub(crate) fn accept(
         &mut self,
         ctx: &mut Ctx,
         now: Time,
         sdp_answer: Option<&str>,
+        accept: Option<&[&str]>,
     ) -> Result<(), Error> {
         if self.state != SessionState::Incoming {
             return Err(Error::InvalidState(self.state.name()));
@@ -94,10 +99,22 @@ impl Session {
         let (Some(tx), Some(invite)) = (self.invite_tx, self.invite.clone()) else {
             return Err(Error::InvalidState(self.state.name()));
         };
-        let sdp = match (self.media.remote.as_deref(), sdp_answer) {
+        if let (Some(types), Some(offer)) = (accept, self.media.remote.as_deref()) {
+            let proposed = streams::names_of(&ctx.registry, offer);
+            if let Some(t) = types.iter().find(|t| !proposed.iter().any(|p| p == *t)) {
+                return Err(Error::StreamNotProposed(t.to_string()));
+            }
+        }
+        if accept.is_some_and(<[&str]>::is_empty) {
+            return Err(Error::NoStreams);
+        }
+        let all = ctx.registry.types();
+        let sdp = match (self.media.remote.clone(), sdp_answer) {
             (_, Some(given)) => Some(given.to_string()),
-            (Some(offer), None) => media::placeholder_answer(&mut ctx.rng, &ctx.via_host, offer),
-            (None, None) => Some(media::placeholder_offer(&mut ctx.rng, &ctx.via_host)),
+            (Some(offer), None) => self.initial_answer(ctx, &offer, accept.unwrap_or(&all)),
+            (None, None) => {
+                Some(self.initial_offer(ctx, accept.unwrap_or(&[crate::stream::AUDIO])))
+            }
         };
         let Some(sdp) = sdp else {
             // An offer we cannot read, and no answer from the shell: refuse it.
@@ -166,6 +183,17 @@ impl Session {
         if self.state == SessionState::Incoming && Some(invite_tx) == self.invite_tx {
             self.answer_invite(ctx, now, 487, "Request Terminated");
             self.fail(ctx, now, Originator::Remote, 487, "Request Terminated");
+        } else if self.state == SessionState::Proposed && self.is_proposal_tx(invite_tx) {
+            // The peer withdrew its proposal.
+            self.close_remote_proposal(ctx, now, 487, "Request Terminated");
+            self.set_state(ctx, SessionState::Established);
+            self.notify(
+                ctx,
+                Event::SIPSessionRejectedStreamProposal {
+                    proposer: Originator::Remote,
+                    reason: "Request Terminated".to_string(),
+                },
+            );
         }
     }
 
@@ -263,6 +291,8 @@ impl Session {
     fn on_bye(&mut self, ctx: &mut Ctx, now: Time, tx: TransactionId, bye: &Message) {
         let ok = self.in_dialog_response(ctx, bye, 200, "OK");
         ctx.respond(now, tx, ok);
+        // A proposal of the peer's still waiting ends with the dialog.
+        self.close_remote_proposal(ctx, now, 487, "Request Terminated");
         match self.state {
             SessionState::Incoming => {
                 self.answer_invite(ctx, now, 487, "Request Terminated");

@@ -7,7 +7,8 @@
 
 use crate::offer_answer::{Codec, LocalCapabilities, MediaCapabilities};
 use crate::rng::Rng;
-use crate::sdp::{Connection, Direction, MediaType, Origin, SessionDescription};
+use crate::sdp::{Connection, Direction, MediaDescription, MediaType, Origin, SessionDescription};
+use std::collections::BTreeMap;
 
 /// The descriptions of one session.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +29,14 @@ impl Media {
             .map(|sd| sd.media.iter().map(|m| sd.direction_of(m)).collect())
             .unwrap_or_default();
         self.local = Some(sdp);
+    }
+
+    /// Records that m-line `index` now carries a new stream wanting `direction`.
+    pub fn set_base(&mut self, index: usize, direction: Direction) {
+        if self.base.len() <= index {
+            self.base.resize(index + 1, Direction::SendRecv);
+        }
+        self.base[index] = direction;
     }
 
     /// Our description, parsed.
@@ -56,34 +65,46 @@ impl Media {
     }
 
     /// Our answer to the peer's re-offer `offer` (RFC 3264 §8): our description in effect
-    /// with a new version, the same m-lines, each direction what we want (narrowed to
-    /// `sendonly` while we hold) intersected with the mirror of the offered one. `None`
-    /// when the offer does not parse or changes the m-lines (stream changes are not
-    /// handled here: 488).
-    pub fn answer_reoffer(&self, offer: &str, local_hold: bool) -> Option<String> {
+    /// with a new version and one m-line per offered one. A stream both sides keep gets
+    /// what we want (narrowed to `sendonly` while we hold) intersected with the mirror of the
+    /// offered direction; a stream the offer disables is disabled (port 0); a new or
+    /// re-used m-line gets its line from `new_lines` (the streams we accept), else port 0.
+    /// `None` when the offer does not parse or drops m-lines (RFC 3264 §8: 488).
+    pub fn answer_offer(
+        &self,
+        offer: &str,
+        local_hold: bool,
+        new_lines: &BTreeMap<usize, MediaDescription>,
+    ) -> Option<String> {
         let offer = parse(offer)?;
         let mut sd = self.local_sd()?;
-        if offer.media.len() != sd.media.len() {
+        if offer.media.len() < sd.media.len() {
             return None;
         }
-        let offered: Vec<(MediaType, bool, Direction)> = offer
-            .media
-            .iter()
-            .map(|m| (m.media.clone(), m.is_rejected(), offer.direction_of(m)))
-            .collect();
-        for (i, (m, (kind, rejected, dir))) in sd.media.iter_mut().zip(offered).enumerate() {
-            if m.media != kind {
-                return None;
-            }
-            if rejected || m.is_rejected() {
+        let mut media = Vec::with_capacity(offer.media.len());
+        for (i, offered) in offer.media.iter().enumerate() {
+            if let Some(line) = new_lines.get(&i) {
+                media.push(line.clone());
                 continue;
             }
-            let mut want = self.base.get(i).copied().unwrap_or(Direction::SendRecv);
-            if local_hold {
-                want = want.intersect(Direction::SendOnly);
+            match sd.media.get(i) {
+                Some(ours)
+                    if ours.media == offered.media
+                        && !ours.is_rejected()
+                        && !offered.is_rejected() =>
+                {
+                    let mut m = ours.clone();
+                    let mut want = self.base.get(i).copied().unwrap_or(Direction::SendRecv);
+                    if local_hold {
+                        want = want.intersect(Direction::SendOnly);
+                    }
+                    m.set_direction(want.intersect(offer.direction_of(offered).reverse()));
+                    media.push(m);
+                }
+                _ => media.push(rejected_copy(offered)),
             }
-            m.set_direction(want.intersect(dir.reverse()));
         }
+        sd.media = media;
         sd.increment_version();
         Some(text(&sd))
     }
@@ -102,7 +123,19 @@ pub(crate) fn parse(sdp: &str) -> Option<SessionDescription> {
     sdp.parse::<SessionDescription>().ok()
 }
 
-fn text(sd: &SessionDescription) -> String {
+/// The answer line refusing an offered m-line: port 0, same media, transport and formats.
+pub(crate) fn rejected_copy(offered: &MediaDescription) -> MediaDescription {
+    let mut m = MediaDescription::new(
+        offered.media.clone(),
+        0,
+        &offered.proto,
+        offered.formats.clone(),
+    );
+    m.reject();
+    m
+}
+
+pub(crate) fn text(sd: &SessionDescription) -> String {
     String::from_utf8_lossy(&sd.to_bytes()).into_owned()
 }
 
@@ -119,22 +152,6 @@ pub(crate) fn offer_holds(offer: &str) -> bool {
         .map(|m| sd.direction_of(m))
         .collect();
     !active.is_empty() && active.iter().all(|d| !d.receives())
-}
-
-/// The seed's stream names for the active m-lines of `sdp`: `audio`, `video`, `chat` (MSRP
-/// `message`), else the media type.
-pub(crate) fn stream_names(sdp: &str) -> Vec<String> {
-    let Some(sd) = parse(sdp) else {
-        return Vec::new();
-    };
-    sd.media
-        .iter()
-        .filter(|m| !m.is_rejected())
-        .map(|m| match &m.media {
-            MediaType::Message => "chat".to_string(),
-            other => other.as_str().to_string(),
-        })
-        .collect()
 }
 
 /// What we offer and answer when the shell has no media of its own: one audio stream with
@@ -156,17 +173,12 @@ pub(crate) fn placeholder_capabilities(rng: &mut Rng, host: &str) -> LocalCapabi
     caps
 }
 
-/// The placeholder offer.
-pub(crate) fn placeholder_offer(rng: &mut Rng, host: &str) -> String {
-    text(&placeholder_capabilities(rng, host).offer())
-}
-
-/// The placeholder answer to `offer`, or `None` when the offer does not parse.
-pub(crate) fn placeholder_answer(rng: &mut Rng, host: &str, offer: &str) -> Option<String> {
-    let offer = parse(offer)?;
-    Some(text(
-        &placeholder_capabilities(rng, host).answer(&offer).sdp,
-    ))
+/// A description without m-lines, with the placeholder's origin, name and address: the
+/// session part of the descriptions the streams fill.
+pub(crate) fn empty_description(rng: &mut Rng, host: &str) -> SessionDescription {
+    let mut caps = placeholder_capabilities(rng, host);
+    caps.media.clear();
+    caps.offer()
 }
 
 #[cfg(test)]
@@ -181,8 +193,7 @@ mod tests {
     #[test]
     fn hold_unhold_and_answers_follow_rfc_3264() {
         let mut rng = Rng::from_seed(1);
-        let offer = placeholder_offer(&mut rng, "abc.invalid");
-        assert_eq!(stream_names(&offer), ["audio"]);
+        let offer = text(&placeholder_capabilities(&mut rng, "abc.invalid").offer());
         assert!(!offer_holds(&offer));
         let mut m = Media::default();
         m.set_initial_local(offer.clone());
@@ -190,16 +201,23 @@ mod tests {
         assert_eq!(dirs(&held), [Direction::SendOnly]);
         assert!(offer_holds(&held));
         // The peer answers a hold with recvonly; we hold, so we send only.
-        let answer = m.answer_reoffer(&held, false).expect("same m-lines");
+        let none = BTreeMap::new();
+        let answer = m.answer_offer(&held, false, &none).expect("same m-lines");
         assert_eq!(dirs(&answer), [Direction::RecvOnly]);
-        let answer = m.answer_reoffer(&held, true).expect("same m-lines");
+        let answer = m.answer_offer(&held, true, &none).expect("same m-lines");
         assert_eq!(dirs(&answer), [Direction::Inactive]);
         m.local = Some(held);
         let resumed = m.reoffer(false).expect("parsable");
         assert_eq!(dirs(&resumed), [Direction::SendRecv]);
         let two = format!("{offer}m=video 9 RTP/AVP 31\r\n");
-        assert_eq!(m.answer_reoffer(&two, false), None, "stream changes: 488");
-        let answer = placeholder_answer(&mut rng, "b.invalid", &offer).expect("answer");
-        assert_eq!(dirs(&answer), [Direction::SendRecv]);
+        let answer = m.answer_offer(&two, false, &none).expect("an added stream");
+        let sd = parse(&answer).expect("valid");
+        assert_eq!(sd.media.len(), 2);
+        assert!(
+            sd.media[1].is_rejected(),
+            "a stream nobody accepted gets port 0"
+        );
+        let empty = format!("{}", empty_description(&mut rng, "b.invalid").media.len());
+        assert_eq!(empty, "0");
     }
 }

@@ -20,6 +20,7 @@ mod incoming;
 mod media;
 mod outgoing;
 mod reinvite;
+mod streams;
 
 use crate::dialog::uac::ForkSet;
 use crate::dialog::uas::{Retransmit, Retransmitter};
@@ -31,6 +32,7 @@ use crate::transaction::TransactionId;
 use crate::ua::{Ctx, Error};
 use media::Media;
 use serde::Serialize;
+use streams::{RemoteProposal, Slot};
 
 /// Which way the session's initial INVITE went (the seed's `direction` attribute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,13 +62,24 @@ impl Failure {
     }
 }
 
+/// What one of our re-INVITEs changes.
+#[derive(Debug)]
+enum Change {
+    /// Hold (`true`) or unhold.
+    Hold(bool),
+    /// A stream proposal: the streams on their m-lines.
+    Add(Vec<(usize, Box<dyn crate::stream::MediaStream>)>),
+    /// Streams disabled.
+    Remove,
+}
+
 /// Our re-INVITE in progress.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct ReInvite {
     tx: TransactionId,
     seq: u32,
     offer: String,
-    hold: bool,
+    change: Change,
 }
 
 /// A session: the seed's `Session` object, read through [`crate::UserAgent::session`].
@@ -110,6 +123,18 @@ pub struct Session {
     bye_after_ack: bool,
     /// Our 2xx to an offer-less re-INVITE carried an offer: the answer comes in the ACK.
     offer_in_2xx: bool,
+    /// The stream objects, by m-line of our description.
+    streams: Vec<Option<Slot>>,
+    /// The streams in effect: m-line and type.
+    active_streams: Vec<(usize, String)>,
+    /// Streams made so far (for unique stream ids).
+    stream_seq: u32,
+    /// The stream types of our proposal while PROPOSING.
+    want_add: Vec<&'static str>,
+    /// The stream types the application removes.
+    want_remove: Vec<&'static str>,
+    /// The peer's proposal while PROPOSED.
+    proposal: Option<RemoteProposal>,
 }
 
 impl Session {
@@ -144,6 +169,12 @@ impl Session {
             nonces: Vec::new(),
             bye_after_ack: false,
             offer_in_2xx: false,
+            streams: Vec::new(),
+            active_streams: Vec::new(),
+            stream_seq: 0,
+            want_add: Vec::new(),
+            want_remove: Vec::new(),
+            proposal: None,
         }
     }
 
@@ -263,6 +294,7 @@ impl Session {
         self.start_time = Some(now);
         self.set_state(ctx, SessionState::Established);
         self.notify(ctx, Event::SIPSessionDidStart {});
+        self.sync_streams(ctx);
     }
 
     fn terminate(&mut self, ctx: &mut Ctx, now: Time, originator: Originator) {
@@ -272,6 +304,10 @@ impl Session {
         self.retransmit = None;
         self.glare_retry = None;
         self.deadline = None;
+        self.want_add.clear();
+        self.want_remove.clear();
+        self.proposal = None;
+        self.end_streams(ctx);
         self.stop_time = Some(now);
         self.set_state(ctx, SessionState::Terminated);
         self.notify(ctx, Event::SIPSessionDidEnd { originator });
@@ -281,6 +317,8 @@ impl Session {
         if self.is_over() {
             return;
         }
+        // The streams end before the session's last notifications.
+        self.end_streams(ctx);
         self.notify(
             ctx,
             Event::SIPSessionDidFail {
@@ -346,7 +384,9 @@ impl Session {
                 self.bye_after_ack = true;
                 Ok(())
             }
-            SessionState::Established => {
+            SessionState::Established | SessionState::Proposing | SessionState::Proposed => {
+                // A proposal of the peer's still waiting is refused first.
+                self.close_remote_proposal(ctx, now, 487, "Request Terminated");
                 self.notify(ctx, Event::SIPSessionWillEnd {});
                 self.set_state(ctx, SessionState::Terminating);
                 self.glare_retry = None;
@@ -485,7 +525,10 @@ impl Session {
                     self.terminate(ctx, now, Originator::Local);
                 }
             }
-            SessionState::Accepting | SessionState::Established => {
+            SessionState::Accepting
+            | SessionState::Established
+            | SessionState::Proposing
+            | SessionState::Proposed => {
                 self.fail_with_bye(ctx, now, Originator::Local, 408, "No ACK received")
             }
             _ => {}

@@ -3,7 +3,7 @@
 //! §17.1.1.3), a 401/407 answered once per nonce with credentials (§22.2, §22.3) and CANCEL
 //! (§9.1), held back until a provisional response arrived.
 
-use super::{media, Session, SessionDirection};
+use super::{streams, Session, SessionDirection};
 use crate::auth::Challenge;
 use crate::dialog::cseq_of;
 use crate::dialog::uac::{ForkOutcome, ForkSet};
@@ -16,14 +16,15 @@ use crate::ua::{Ctx, ALLOW};
 const MAX_NONCES: usize = 8;
 
 impl Session {
-    /// Sends the INVITE to `remote_uri` offering `sdp` (or the placeholder offer):
-    /// SIPSessionNewOutgoing, then NULL → CALLING.
+    /// Sends the INVITE to `remote_uri` offering `sdp`, or else streams of the types
+    /// `stream_types`: SIPSessionNewOutgoing, then NULL → CALLING.
     pub(crate) fn connect(
         ctx: &mut Ctx,
         now: Time,
         id: u64,
         remote_uri: Uri,
         sdp: Option<&str>,
+        stream_types: &[&str],
     ) -> Session {
         let mut s = Session::new(
             id,
@@ -34,8 +35,8 @@ impl Session {
         s.call_id = ctx.rng.token(24);
         s.local_tag = ctx.rng.token(10);
         let sdp = match sdp {
-            Some(s) => s.to_string(),
-            None => media::placeholder_offer(&mut ctx.rng, &ctx.via_host),
+            Some(given) => given.to_string(),
+            None => s.initial_offer(ctx, stream_types),
         };
         let mut invite = Message::request("INVITE", remote_uri.clone());
         invite.push_header("Via", ctx.new_via());
@@ -47,7 +48,7 @@ impl Session {
         invite.push_header("Contact", NameAddr::new(ctx.contact.clone()).to_string());
         invite.push_header("Allow", ALLOW);
         invite.set_body("application/sdp", sdp.clone().into_bytes());
-        let streams = media::stream_names(&sdp);
+        let streams = streams::names_of(&ctx.registry, &sdp);
         s.media.set_initial_local(sdp);
         s.notify(ctx, Event::SIPSessionNewOutgoing { streams });
         s.set_state(ctx, SessionState::Calling);

@@ -3,7 +3,8 @@
 //! 481 end it, 491 retries after a random delay), and the peer's re-offers by re-INVITE or
 //! UPDATE (RFC 3311) answered at once, with the hold they announce.
 
-use super::{media, ReInvite, Session};
+use super::streams::Sent;
+use super::{media, Change, Session};
 use crate::dialog::uas::Retransmitter;
 use crate::dialog::Role;
 use crate::notification::{Event, Originator, SessionState};
@@ -32,37 +33,38 @@ impl Session {
 
     /// Sends the re-INVITE that brings our hold state to what the application wants, when
     /// no INVITE is in progress in the dialog (§14.1) and no glare retry is waiting.
+    ///
+    /// The same goes for our stream proposal (first, while PROPOSING) and removals (next).
     pub(super) fn sync_hold(&mut self, ctx: &mut Ctx, now: Time) {
-        if self.state != SessionState::Established
-            || self.want_hold == self.on_hold_by_local
-            || self.reinvite.is_some()
+        if self.reinvite.is_some()
             || self.glare_retry.is_some()
             || self.retransmit.is_some()
+            || self.proposal.is_some()
         {
+            return;
+        }
+        match self.state {
+            SessionState::Proposing if !self.want_add.is_empty() => {
+                self.send_proposal(ctx, now);
+                return;
+            }
+            SessionState::Established if !self.want_remove.is_empty() => {
+                self.send_removal(ctx, now);
+                return;
+            }
+            SessionState::Established => {}
+            _ => return,
+        }
+        if self.want_hold == self.on_hold_by_local {
             return;
         }
         let Some(offer) = self.media.reoffer(self.want_hold) else {
             self.want_hold = self.on_hold_by_local;
             return;
         };
-        let via = ctx.new_via();
-        let Some(dialog) = self.dialog.as_mut().filter(|d| d.can_invite()) else {
-            return;
-        };
-        let mut req = dialog.request("INVITE", via);
-        let seq = dialog.local_seq();
-        req.push_header("Allow", ALLOW);
-        req.set_body("application/sdp", offer.clone().into_bytes());
-        match ctx.send_request(now, req) {
-            Some(tx) => {
-                self.reinvite = Some(ReInvite {
-                    tx,
-                    seq,
-                    offer,
-                    hold: self.want_hold,
-                })
-            }
-            None => dialog.invite_out_done(),
+        let hold = self.want_hold;
+        if self.send_reinvite(ctx, now, offer, Change::Hold(hold)) == Sent::Failed {
+            self.want_hold = self.on_hold_by_local;
         }
     }
 
@@ -94,11 +96,26 @@ impl Session {
                 if !msg.body.is_empty() {
                     self.media.remote = Some(String::from_utf8_lossy(&msg.body).into_owned());
                 }
-                if r.hold != self.on_hold_by_local {
-                    self.on_hold_by_local = r.hold;
-                    // Once the application hung up, the hold is no news.
-                    if self.state == SessionState::Established {
-                        self.notify_hold(ctx, Originator::Local, r.hold);
+                match r.change {
+                    Change::Hold(hold) => {
+                        if hold != self.on_hold_by_local {
+                            self.on_hold_by_local = hold;
+                            self.hold_streams(hold);
+                            // Once the application hung up, the hold is no news.
+                            if self.state == SessionState::Established {
+                                self.notify_hold(ctx, Originator::Local, hold);
+                            }
+                        }
+                        if self.sync_streams(ctx) && self.state == SessionState::Established {
+                            self.notify_stream_update(ctx);
+                        }
+                    }
+                    Change::Add(added) => self.on_proposal_answered(ctx, added),
+                    Change::Remove => {
+                        self.want_remove.clear();
+                        if self.sync_streams(ctx) && self.state == SessionState::Established {
+                            self.notify_stream_update(ctx);
+                        }
                     }
                 }
                 self.sync_hold(ctx, now);
@@ -116,7 +133,18 @@ impl Session {
             408 => self.fail_with_bye(ctx, now, Originator::Remote, code, msg.reason()),
             // Any other failure leaves the session as it was (§14.1): the previous
             // descriptions stay, and the application's wish is dropped.
-            _ => self.want_hold = self.on_hold_by_local,
+            _ => match r.change {
+                Change::Hold(_) => self.want_hold = self.on_hold_by_local,
+                Change::Add(_) => {
+                    let reason = format!("{code} {}", msg.reason());
+                    self.end_local_proposal(ctx, &reason);
+                    self.sync_hold(ctx, now);
+                }
+                Change::Remove => {
+                    self.want_remove.clear();
+                    self.sync_hold(ctx, now);
+                }
+            },
         }
     }
 
@@ -138,15 +166,29 @@ impl Session {
         req: &Message,
     ) {
         let refusal = match self.state {
-            SessionState::Established if self.retransmit.is_some() => {
+            SessionState::Established | SessionState::Proposing if self.retransmit.is_some() => {
                 Some((491, "Request Pending"))
             }
             SessionState::Established => None,
+            // Our proposal waits for its glare retry: the peer's re-INVITE goes first.
+            SessionState::Proposing if self.reinvite.is_none() => None,
             SessionState::Terminating => Some((487, "Request Terminated")),
             _ => Some((491, "Request Pending")),
         };
         if let Some((code, reason)) = refusal {
             self.refuse_offer(ctx, now, tx, req, code, reason);
+            return;
+        }
+        let additions = media::parse(&String::from_utf8_lossy(&req.body))
+            .map(|offer| self.offered_additions(ctx, &offer))
+            .unwrap_or_default();
+        if !additions.is_empty() {
+            if self.state == SessionState::Proposing {
+                // Both proposed (glare): the peer's proposal wins, ours is dropped.
+                self.glare_retry = None;
+                self.end_local_proposal(ctx, "491 Request Pending");
+            }
+            self.on_remote_proposal(ctx, tx, req, additions);
             return;
         }
         let Some((answer, offer)) = self.answer_for(req) else {
@@ -213,12 +255,21 @@ impl Session {
             return Some((offer, None));
         }
         let offer = String::from_utf8_lossy(&req.body).into_owned();
-        let answer = self.media.answer_reoffer(&offer, self.on_hold_by_local)?;
+        let none = std::collections::BTreeMap::new();
+        let answer = self
+            .media
+            .answer_offer(&offer, self.on_hold_by_local, &none)?;
         Some((answer, Some(offer)))
     }
 
-    /// The new descriptions are in effect; a change of the peer's hold is announced.
-    fn apply_remote_offer(&mut self, ctx: &mut Ctx, ours: String, offer: Option<String>) {
+    /// The new descriptions are in effect; a change of the peer's hold is announced, and
+    /// so are streams the offer disabled (with SIPSessionGotStreamUpdate).
+    pub(super) fn apply_remote_offer(
+        &mut self,
+        ctx: &mut Ctx,
+        ours: String,
+        offer: Option<String>,
+    ) {
         self.media.local = Some(ours);
         let Some(offer) = offer else {
             return;
@@ -228,6 +279,9 @@ impl Session {
         if holds != self.on_hold_by_remote {
             self.on_hold_by_remote = holds;
             self.notify_hold(ctx, Originator::Remote, holds);
+        }
+        if self.proposal.is_none() && self.sync_streams(ctx) {
+            self.notify_stream_update(ctx);
         }
     }
 }

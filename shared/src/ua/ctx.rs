@@ -6,6 +6,7 @@ use super::{AccountConfig, Output, ALLOW};
 use crate::notification::{Event, Notification, Sender};
 use crate::rng::Rng;
 use crate::sip::{Message, NameAddr, Uri};
+use crate::stream::MediaStreamRegistry;
 use crate::time::Time;
 use crate::transaction::{
     Config, Dest, Event as TxEvent, Output as TxOutput, TransactionId, TransactionLayer,
@@ -40,6 +41,8 @@ pub(crate) struct Ctx {
     pub(super) owners: BTreeMap<TransactionId, Owner>,
     /// Who is acting: the owner of the client transactions started now.
     pub(super) acting: Option<Owner>,
+    /// The stream types sessions negotiate.
+    pub registry: MediaStreamRegistry,
 }
 
 impl Ctx {

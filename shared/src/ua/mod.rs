@@ -24,6 +24,7 @@ use crate::registration::Registration;
 use crate::rng::Rng;
 use crate::session::{Failure, Session as Sess};
 use crate::sip::{split_list, Message, Uri};
+use crate::stream::{MediaStreamRegistry, AUDIO, CHAT};
 use crate::time::Time;
 use crate::transaction::{
     Config, Dest, Event as TxEvent, Input, TransactionId, TransactionLayer, TransportKind,
@@ -128,6 +129,17 @@ pub enum Error {
     /// The command is not allowed in the session's current state (the seed's state name),
     /// or the session lacks what it needs (a description to put on hold).
     InvalidState(&'static str),
+    /// No stream type of this name is registered.
+    UnknownStreamType(String),
+    /// The session has a stream of this type already.
+    StreamExists(String),
+    /// The session has no stream of this type.
+    NoSuchStream(String),
+    /// The peer did not propose a stream of this type (the seed's rule for `accept` and
+    /// `accept_proposal`).
+    StreamNotProposed(String),
+    /// No stream was asked for.
+    NoStreams,
 }
 
 impl fmt::Display for Error {
@@ -137,6 +149,11 @@ impl fmt::Display for Error {
             Error::BadTarget(s) => write!(f, "{s:?} is not a SIP URI or user@domain"),
             Error::NoSuchSession(id) => write!(f, "no session {id}"),
             Error::InvalidState(s) => write!(f, "not allowed in state {s}"),
+            Error::UnknownStreamType(t) => write!(f, "no stream type {t:?}"),
+            Error::StreamExists(t) => write!(f, "the session has a {t} stream already"),
+            Error::NoSuchStream(t) => write!(f, "the session has no {t} stream"),
+            Error::StreamNotProposed(t) => write!(f, "no {t} stream was proposed"),
+            Error::NoStreams => write!(f, "no stream asked for"),
         }
     }
 }
@@ -203,6 +220,7 @@ impl UserAgent {
             events: VecDeque::new(),
             owners: BTreeMap::new(),
             acting: None,
+            registry: MediaStreamRegistry::with_defaults(),
         };
         let registration = Registration::new(&mut ctx);
         Ok(UserAgent {
@@ -239,8 +257,46 @@ impl UserAgent {
     }
 
     /// Places a call to `target` (`sip:bob@example.com` or `bob@example.com`), offering
-    /// `sdp` or, without one, a placeholder audio offer. Returns the session id.
+    /// `sdp` or, without one, an audio stream. Returns the session id.
     pub fn connect(&mut self, now: Time, target: &str, sdp: Option<&str>) -> Result<u64, Error> {
+        self.connect_to(now, target, sdp, &[AUDIO])
+    }
+
+    /// The seed's `connect(callee_uri, routes, audio, chat)`: a call offering an audio
+    /// stream, a chat stream or both (negotiated by the core: the m-lines of
+    /// [`crate::stream::AudioStream`] and [`crate::stream::ChatStream`]).
+    pub fn connect_streams(
+        &mut self,
+        now: Time,
+        target: &str,
+        audio: bool,
+        chat: bool,
+    ) -> Result<u64, Error> {
+        let types = pick(audio, chat);
+        if types.is_empty() {
+            return Err(Error::NoStreams);
+        }
+        self.connect_to(now, target, None, &types)
+    }
+
+    /// A call offering one stream of each registered type in `types`, in order.
+    pub fn connect_with(&mut self, now: Time, target: &str, types: &[&str]) -> Result<u64, Error> {
+        if types.is_empty() {
+            return Err(Error::NoStreams);
+        }
+        if let Some(t) = types.iter().find(|t| self.ctx.registry.get(t).is_none()) {
+            return Err(Error::UnknownStreamType(t.to_string()));
+        }
+        self.connect_to(now, target, None, types)
+    }
+
+    fn connect_to(
+        &mut self,
+        now: Time,
+        target: &str,
+        sdp: Option<&str>,
+        types: &[&str],
+    ) -> Result<u64, Error> {
         let target = target.trim();
         let text = if target.contains(':') {
             target.to_string()
@@ -254,7 +310,7 @@ impl UserAgent {
         let id = self.next_session;
         self.next_session += 1;
         self.ctx.acting = Some(Owner::Session(id));
-        let session = Sess::connect(&mut self.ctx, now, id, uri, sdp);
+        let session = Sess::connect(&mut self.ctx, now, id, uri, sdp, types);
         self.sessions.push(session);
         self.run(now);
         Ok(id)
@@ -284,9 +340,91 @@ impl UserAgent {
     }
 
     /// Accepts an incoming session with `sdp_answer` (the shell's answer to
-    /// [`Session::remote_sdp`]) or, without one, a placeholder answer.
+    /// [`Session::remote_sdp`]) or, without one, an answer taking every offered stream of
+    /// a registered type (one per type).
     pub fn accept(&mut self, now: Time, id: u64, sdp_answer: Option<&str>) -> Result<(), Error> {
-        self.with_session(now, id, |s, ctx| s.accept(ctx, now, sdp_answer))
+        self.with_session(now, id, |s, ctx| s.accept(ctx, now, sdp_answer, None))
+    }
+
+    /// The seed's `accept(audio, chat)`: answers with the streams asked for, each of which
+    /// the peer must have proposed ([`Error::StreamNotProposed`]); the others get port 0.
+    pub fn accept_streams(
+        &mut self,
+        now: Time,
+        id: u64,
+        audio: bool,
+        chat: bool,
+    ) -> Result<(), Error> {
+        let types = pick(audio, chat);
+        self.with_session(now, id, |s, ctx| s.accept(ctx, now, None, Some(&types)))
+    }
+
+    /// The seed's `add_audio`: proposes an audio stream (ESTABLISHED → PROPOSING).
+    pub fn add_audio(&mut self, now: Time, id: u64) -> Result<(), Error> {
+        self.add_stream(now, id, AUDIO)
+    }
+
+    /// The seed's `add_chat`: proposes a chat stream (ESTABLISHED → PROPOSING).
+    pub fn add_chat(&mut self, now: Time, id: u64) -> Result<(), Error> {
+        self.add_stream(now, id, CHAT)
+    }
+
+    /// Proposes a stream of any registered type (file transfer, desktop sharing, ...).
+    pub fn add_stream(&mut self, now: Time, id: u64, stream_type: &str) -> Result<(), Error> {
+        self.with_session(now, id, |s, ctx| s.add_stream(ctx, now, stream_type))
+    }
+
+    /// The seed's `remove_audio`: disables the audio stream by re-INVITE.
+    pub fn remove_audio(&mut self, now: Time, id: u64) -> Result<(), Error> {
+        self.remove_stream(now, id, AUDIO)
+    }
+
+    /// The seed's `remove_chat`: disables the chat stream by re-INVITE.
+    pub fn remove_chat(&mut self, now: Time, id: u64) -> Result<(), Error> {
+        self.remove_stream(now, id, CHAT)
+    }
+
+    /// Disables the session's stream of `stream_type` by re-INVITE.
+    pub fn remove_stream(&mut self, now: Time, id: u64, stream_type: &str) -> Result<(), Error> {
+        self.with_session(now, id, |s, ctx| s.remove_stream(ctx, now, stream_type))
+    }
+
+    /// The seed's `accept_proposal(audio, chat)`: accepts the peer's proposed streams asked
+    /// for (each must have been proposed); accepting none rejects the proposal.
+    pub fn accept_proposal(
+        &mut self,
+        now: Time,
+        id: u64,
+        audio: bool,
+        chat: bool,
+    ) -> Result<(), Error> {
+        let types = pick(audio, chat);
+        self.accept_proposal_of(now, id, &types)
+    }
+
+    /// Accepts the peer's proposed streams of the types in `types`.
+    pub fn accept_proposal_of(&mut self, now: Time, id: u64, types: &[&str]) -> Result<(), Error> {
+        self.with_session(now, id, |s, ctx| s.accept_proposal(ctx, now, types))
+    }
+
+    /// The seed's `reject_proposal`: 488 to the peer's proposal (PROPOSED → ESTABLISHED).
+    pub fn reject_proposal(&mut self, now: Time, id: u64) -> Result<(), Error> {
+        self.with_session(now, id, |s, ctx| s.reject_proposal(ctx, now))
+    }
+
+    /// The stream types sessions negotiate; register more before calling.
+    pub fn stream_registry_mut(&mut self) -> &mut MediaStreamRegistry {
+        &mut self.ctx.registry
+    }
+
+    /// The stream types sessions negotiate.
+    pub fn stream_registry(&self) -> &MediaStreamRegistry {
+        &self.ctx.registry
+    }
+
+    /// The account's SIP id (`user@domain`), as configured.
+    pub fn account_id(&self) -> &str {
+        &self.ctx.cfg.id
     }
 
     /// Rejects an incoming session with 486 Busy Here (`busy`) or 603 Decline.
@@ -573,6 +711,18 @@ impl UserAgent {
             self.sessions.push(session);
         }
     }
+}
+
+/// The stream types of the seed's `audio`/`chat` flags.
+fn pick(audio: bool, chat: bool) -> Vec<&'static str> {
+    let mut types = Vec::new();
+    if audio {
+        types.push(AUDIO);
+    }
+    if chat {
+        types.push(CHAT);
+    }
+    types
 }
 
 /// The session `id` if it has not ended.

@@ -34,6 +34,33 @@ pub enum Command {
     Register,
     /// `unregister`.
     Unregister,
+    /// `connect_streams` to this target with audio and/or chat.
+    ConnectStreams(String, bool, bool),
+    /// `accept_streams` session `id` with audio and/or chat.
+    AcceptStreams(u64, bool, bool),
+    /// `add_audio` to session `id`.
+    AddAudio(u64),
+    /// `add_chat` to session `id`.
+    AddChat(u64),
+    /// `remove_audio` from session `id`.
+    RemoveAudio(u64),
+    /// `remove_chat` from session `id`.
+    RemoveChat(u64),
+    /// `accept_proposal` of session `id` with audio and/or chat.
+    AcceptProposal(u64, bool, bool),
+    /// `reject_proposal` of session `id`.
+    RejectProposal(u64),
+}
+
+/// How a user agent answers the peer's stream proposals on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnProposal {
+    /// Leave them pending (the test decides).
+    Wait,
+    /// Accept every proposed stream after this delay.
+    Accept(Duration),
+    /// Reject after this delay.
+    Reject(Duration),
 }
 
 /// How a user agent answers incoming sessions on its own.
@@ -59,6 +86,8 @@ pub struct UaNode {
     pub refused: Vec<(Time, Command, Error)>,
     /// The reaction to new incoming sessions.
     pub on_incoming: OnIncoming,
+    /// The reaction to the peer's stream proposals.
+    pub on_proposal: OnProposal,
     /// Session ids returned by `connect`, in order.
     pub connected: Vec<u64>,
     commands: BTreeMap<(Time, u64), Command>,
@@ -79,6 +108,7 @@ impl UaNode {
             events: Vec::new(),
             refused: Vec::new(),
             on_incoming: OnIncoming::Ring,
+            on_proposal: OnProposal::Wait,
             connected: Vec::new(),
             commands: BTreeMap::new(),
             seq: 0,
@@ -109,6 +139,19 @@ impl UaNode {
     /// The notifications of session `id` in the compact form of [`describe`].
     pub fn trace(&self, id: u64) -> Vec<String> {
         self.session_events(id).into_iter().map(describe).collect()
+    }
+
+    /// The notifications of the streams of session `id`, as `index:name`.
+    pub fn stream_trace(&self, id: u64) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|(_, n)| match n.sender {
+                Sender::Stream { session, index } if session == id => {
+                    Some(format!("{index}:{}", describe(&n.event)))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// The account's notifications in the compact form of [`describe`].
@@ -163,6 +206,18 @@ impl UaNode {
                 ua.unregister(now);
                 Ok(())
             }
+            Command::ConnectStreams(target, audio, chat) => {
+                ua.connect_streams(now, target, *audio, *chat).map(|id| {
+                    self.connected.push(id);
+                })
+            }
+            Command::AcceptStreams(id, audio, chat) => ua.accept_streams(now, *id, *audio, *chat),
+            Command::AddAudio(id) => ua.add_audio(now, *id),
+            Command::AddChat(id) => ua.add_chat(now, *id),
+            Command::RemoveAudio(id) => ua.remove_audio(now, *id),
+            Command::RemoveChat(id) => ua.remove_chat(now, *id),
+            Command::AcceptProposal(id, audio, chat) => ua.accept_proposal(now, *id, *audio, *chat),
+            Command::RejectProposal(id) => ua.reject_proposal(now, *id),
         };
         if let Err(e) = result {
             self.refused.push((now, command, e));
@@ -189,6 +244,24 @@ impl UaNode {
                             OnIncoming::Reject(d, busy) => {
                                 self.at(now + d, Command::Reject(*id, busy))
                             }
+                        }
+                    }
+                    if let (
+                        Event::SIPSessionGotStreamProposal {
+                            proposer: Originator::Remote,
+                            streams,
+                        },
+                        Sender::Session(id),
+                    ) = (&n.event, &n.sender)
+                    {
+                        let audio = streams.iter().any(|s| s == "audio");
+                        let chat = streams.iter().any(|s| s == "chat");
+                        match self.on_proposal {
+                            OnProposal::Wait => {}
+                            OnProposal::Accept(d) => {
+                                self.at(now + d, Command::AcceptProposal(*id, audio, chat))
+                            }
+                            OnProposal::Reject(d) => self.at(now + d, Command::RejectProposal(*id)),
                         }
                     }
                     self.events.push((now, n));
@@ -264,6 +337,21 @@ pub fn describe(e: &Event) -> String {
         Event::SIPSessionGotUnholdRequest { originator } => {
             format!("Unhold({})", who(originator))
         }
+        Event::SIPSessionGotStreamProposal { proposer, streams } => {
+            format!("Proposal({} {streams:?})", who(proposer))
+        }
+        Event::SIPSessionAcceptedStreamProposal { proposer } => {
+            format!("Accepted({})", who(proposer))
+        }
+        Event::SIPSessionRejectedStreamProposal { proposer, reason } => {
+            format!("Rejected({} {reason})", who(proposer))
+        }
+        Event::SIPSessionGotStreamUpdate { streams } => format!("Update{streams:?}"),
+        Event::MediaStreamDidInitialize { stream } => format!("{stream}:DidInitialize"),
+        Event::MediaStreamDidStart { stream } => format!("{stream}:DidStart"),
+        Event::MediaStreamDidFail { stream, reason } => format!("{stream}:DidFail({reason})"),
+        Event::MediaStreamWillEnd { stream } => format!("{stream}:WillEnd"),
+        Event::MediaStreamDidEnd { stream } => format!("{stream}:DidEnd"),
         Event::SIPAccountRegistrationDidSucceed { code, expires, .. } => {
             format!("RegistrationDidSucceed({code} {expires})")
         }
