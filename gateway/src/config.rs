@@ -1,9 +1,18 @@
 //! The gateway's settings: where it listens (HTTP, HTTPS for RFC 7118 WSS, UDP, TCP and TLS
-//! for RFC 3261 §18), the SIP domain its registrar serves (RFC 3261 §10.3) and where its
-//! files live.
+//! for RFC 3261 §18), the SIP domain its registrar serves (RFC 3261 §10.3), where its files
+//! live, the limits of the edge (rates, lockout, message size, WebSocket Origins) and logging.
+//!
+//! Settings come in layers, each overriding the one before: built-in defaults, the TOML file
+//! of `--config`, environment variables `SIPSIMPLE_<KEY>` (the dotted key upper-cased with
+//! `_` for `.`: `security.lockout_after` is `SIPSIMPLE_SECURITY_LOCKOUT_AFTER`; lists are
+//! comma-separated), then command-line flags. The merged result is checked once at start-up;
+//! an error names the key (`config error: security.lockout_after: must be at least 1`).
 
+use crate::guard::{LockoutPolicy, RatePolicy};
+use serde::Deserialize;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Settings of `sipsimple-gateway serve`.
 #[derive(Debug, Clone)]
@@ -26,6 +35,395 @@ pub struct Config {
     pub web_dir: PathBuf,
     /// Create the `alice` and `bob` demo accounts in an empty user table.
     pub demo: bool,
+    /// The limits of the edge.
+    pub security: Security,
+    /// Log every SIP message in full (target `sipsimple_gateway::sip`, level debug).
+    pub log_sip: bool,
+}
+
+/// The limits of the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Security {
+    /// Requests per second (and burst) accepted from one source address.
+    pub rate: RatePolicy,
+    /// When wrong digest answers lock a source out.
+    pub lockout: LockoutPolicy,
+    /// The largest SIP message on any transport, in bytes.
+    pub max_message_size: usize,
+    /// Origins allowed to open the SIP WebSocket besides the page's own (`*`: any).
+    pub allowed_origins: Vec<String>,
+}
+
+/// The help text on the configuration file and the environment.
+pub const HELP: &str = "\
+Configuration: --config FILE (TOML) sets any key below; environment variables
+SIPSIMPLE_<KEY> (upper case, `_` for `.`, lists comma-separated) override the file;
+command-line flags override both. Keys, defaults and environment variables:
+  data_dir = \"gateway-data\"             SIPSIMPLE_DATA_DIR
+  domain = \"sipsimple.local\"            SIPSIMPLE_DOMAIN
+  http = \"127.0.0.1:8080\"               SIPSIMPLE_HTTP
+  https = \"127.0.0.1:8443\" | \"off\"      SIPSIMPLE_HTTPS
+  sip_udp = \"127.0.0.1:5060\"            SIPSIMPLE_SIP_UDP
+  sip_tcp = \"127.0.0.1:5060\" | \"off\"    SIPSIMPLE_SIP_TCP
+  sip_tls = \"127.0.0.1:5061\" | \"off\"    SIPSIMPLE_SIP_TLS
+  web_dir = \"web\"                       SIPSIMPLE_WEB_DIR
+  demo = true                           SIPSIMPLE_DEMO
+  [security]
+  rate_limit = 50          requests/s per source address, 0 = off   SIPSIMPLE_SECURITY_RATE_LIMIT
+  rate_burst = 200         token bucket size                        SIPSIMPLE_SECURITY_RATE_BURST
+  lockout_after = 20       wrong digest answers that lock a source  SIPSIMPLE_SECURITY_LOCKOUT_AFTER
+  lockout_window = 300     seconds the wrong answers are counted in SIPSIMPLE_SECURITY_LOCKOUT_WINDOW
+  lockout_duration = 900   seconds a lockout lasts                  SIPSIMPLE_SECURITY_LOCKOUT_DURATION
+  max_message_size = 65536 bytes, every transport (1024..=16777216) SIPSIMPLE_SECURITY_MAX_MESSAGE_SIZE
+  allowed_origins = []     WebSocket Origins besides the page's own and localhost; \"*\" = any
+                                                                    SIPSIMPLE_SECURITY_ALLOWED_ORIGINS
+  [log]
+  sip = false              log every SIP message (debug, target sipsimple_gateway::sip)
+                                                                    SIPSIMPLE_LOG_SIP
+Listening on an address other than loopback happens only when configured.
+A configuration error is reported as `config error: <key>: <what>` with exit code 2.";
+
+/// A configuration error; its text names the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "config error: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn key_error(key: &str, what: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!("{key}: {what}"))
+}
+
+/// One layer of settings (the file, the environment or the command line): what it sets.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `data_dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `domain`.
+    pub domain: Option<String>,
+    /// `http`.
+    pub http: Option<String>,
+    /// `https`.
+    pub https: Option<String>,
+    /// `sip_udp`.
+    pub sip_udp: Option<String>,
+    /// `sip_tcp`.
+    pub sip_tcp: Option<String>,
+    /// `sip_tls`.
+    pub sip_tls: Option<String>,
+    /// `web_dir`.
+    pub web_dir: Option<PathBuf>,
+    /// `demo`.
+    pub demo: Option<bool>,
+    /// `[security]`.
+    #[serde(default)]
+    pub security: SecuritySettings,
+    /// `[log]`.
+    #[serde(default)]
+    pub log: LogSettings,
+}
+
+/// The `[security]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// `security.rate_limit`.
+    pub rate_limit: Option<u32>,
+    /// `security.rate_burst`.
+    pub rate_burst: Option<u32>,
+    /// `security.lockout_after`.
+    pub lockout_after: Option<u32>,
+    /// `security.lockout_window`, seconds.
+    pub lockout_window: Option<u64>,
+    /// `security.lockout_duration`, seconds.
+    pub lockout_duration: Option<u64>,
+    /// `security.max_message_size`.
+    pub max_message_size: Option<u64>,
+    /// `security.allowed_origins`.
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+/// The `[log]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `log.sip`.
+    pub sip: Option<bool>,
+}
+
+/// The environment variable of `key`.
+pub fn env_name(key: &str) -> String {
+    format!("SIPSIMPLE_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+fn parse_bool(key: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(key_error(key, format!("{v:?} is not true or false"))),
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, ConfigError> {
+    v.trim()
+        .parse()
+        .map_err(|_| key_error(key, format!("{v:?} is not a whole number in range")))
+}
+
+impl Settings {
+    /// Reads a TOML file.
+    pub fn from_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+        Settings::from_toml(&text).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
+    }
+
+    /// Parses TOML text. An unknown key or a value of the wrong type is named in the error.
+    pub fn from_toml(text: &str) -> Result<Settings, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(e.to_string().trim_end().to_string()))
+    }
+
+    /// The layer of the environment variables `get` knows (`SIPSIMPLE_<KEY>`).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let val = |key: &str| get(&env_name(key)).filter(|v| !v.is_empty());
+        let mut s = Settings::default();
+        let text = |key: &str| val(key);
+        s.data_dir = text("data_dir").map(PathBuf::from);
+        s.domain = text("domain");
+        s.http = text("http");
+        s.https = text("https");
+        s.sip_udp = text("sip_udp");
+        s.sip_tcp = text("sip_tcp");
+        s.sip_tls = text("sip_tls");
+        s.web_dir = text("web_dir").map(PathBuf::from);
+        s.demo = val("demo").map(|v| parse_bool("demo", &v)).transpose()?;
+        let sec = &mut s.security;
+        let num32 = |k: &str| val(k).map(|v| parse_num::<u32>(k, &v)).transpose();
+        let num64 = |k: &str| val(k).map(|v| parse_num::<u64>(k, &v)).transpose();
+        sec.rate_limit = num32("security.rate_limit")?;
+        sec.rate_burst = num32("security.rate_burst")?;
+        sec.lockout_after = num32("security.lockout_after")?;
+        sec.lockout_window = num64("security.lockout_window")?;
+        sec.lockout_duration = num64("security.lockout_duration")?;
+        sec.max_message_size = num64("security.max_message_size")?;
+        sec.allowed_origins = val("security.allowed_origins").map(|v| {
+            v.split(',')
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect()
+        });
+        s.log.sip = val("log.sip")
+            .map(|v| parse_bool("log.sip", &v))
+            .transpose()?;
+        Ok(s)
+    }
+
+    /// `self` with what `over` sets put on top.
+    pub fn overlay(self, over: Settings) -> Settings {
+        let (a, b) = (self.security, over.security);
+        Settings {
+            data_dir: over.data_dir.or(self.data_dir),
+            domain: over.domain.or(self.domain),
+            http: over.http.or(self.http),
+            https: over.https.or(self.https),
+            sip_udp: over.sip_udp.or(self.sip_udp),
+            sip_tcp: over.sip_tcp.or(self.sip_tcp),
+            sip_tls: over.sip_tls.or(self.sip_tls),
+            web_dir: over.web_dir.or(self.web_dir),
+            demo: over.demo.or(self.demo),
+            security: SecuritySettings {
+                rate_limit: b.rate_limit.or(a.rate_limit),
+                rate_burst: b.rate_burst.or(a.rate_burst),
+                lockout_after: b.lockout_after.or(a.lockout_after),
+                lockout_window: b.lockout_window.or(a.lockout_window),
+                lockout_duration: b.lockout_duration.or(a.lockout_duration),
+                max_message_size: b.max_message_size.or(a.max_message_size),
+                allowed_origins: b.allowed_origins.or(a.allowed_origins),
+            },
+            log: LogSettings {
+                sip: over.log.sip.or(self.log.sip),
+            },
+        }
+    }
+
+    /// The data directory and domain (all the user commands need).
+    pub fn store_place(&self) -> Result<(PathBuf, String), ConfigError> {
+        let data_dir = self
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("gateway-data"));
+        let domain = parse_domain(self.domain.as_deref().unwrap_or("sipsimple.local"))
+            .map_err(|e| key_error("domain", e))?;
+        Ok((data_dir, domain))
+    }
+
+    /// Checks the merged settings and fills in the defaults.
+    pub fn resolve(self) -> Result<Config, ConfigError> {
+        let (data_dir, domain) = self.store_place()?;
+        let addr =
+            |key: &str, v: &Option<String>, default: &str| -> Result<SocketAddr, ConfigError> {
+                let v = v.as_deref().unwrap_or(default);
+                v.trim().parse().map_err(|e| {
+                    key_error(
+                        key,
+                        format!("{v:?} is not an address like 127.0.0.1:5060: {e}"),
+                    )
+                })
+            };
+        let optional = |key: &str, v: &Option<String>, default: &str| {
+            parse_optional_addr(v.as_deref().unwrap_or(default))
+                .map(|o| o.0)
+                .map_err(|e| key_error(key, e))
+        };
+        let sec = self.security;
+        let rate = RatePolicy {
+            per_second: sec.rate_limit.unwrap_or(50),
+            burst: sec.rate_burst.unwrap_or(200),
+        };
+        if rate.per_second > 0 && rate.burst < 1 {
+            return Err(key_error("security.rate_burst", "must be at least 1"));
+        }
+        let at_least_1 = |key: &str, v: u64| {
+            if v < 1 {
+                Err(key_error(key, "must be at least 1"))
+            } else {
+                Ok(v)
+            }
+        };
+        let lockout = LockoutPolicy {
+            after: u32::try_from(at_least_1(
+                "security.lockout_after",
+                u64::from(sec.lockout_after.unwrap_or(20)),
+            )?)
+            .unwrap_or(u32::MAX),
+            window: Duration::from_secs(at_least_1(
+                "security.lockout_window",
+                sec.lockout_window.unwrap_or(300),
+            )?),
+            duration: Duration::from_secs(at_least_1(
+                "security.lockout_duration",
+                sec.lockout_duration.unwrap_or(900),
+            )?),
+        };
+        let max = sec.max_message_size.unwrap_or(64 * 1024);
+        if !(1024..=16 * 1024 * 1024).contains(&max) {
+            return Err(key_error(
+                "security.max_message_size",
+                "must be between 1024 and 16777216 bytes",
+            ));
+        }
+        let allowed_origins = sec.allowed_origins.unwrap_or_default();
+        for o in &allowed_origins {
+            if o != "*" && Origin::parse(o).is_none() {
+                return Err(key_error(
+                    "security.allowed_origins",
+                    format!("{o:?} is not \"*\" nor an origin like https://example.com:8443"),
+                ));
+            }
+        }
+        Ok(Config {
+            data_dir,
+            domain,
+            http: addr("http", &self.http, "127.0.0.1:8080")?,
+            https: optional("https", &self.https, "127.0.0.1:8443")?,
+            sip_udp: addr("sip_udp", &self.sip_udp, "127.0.0.1:5060")?,
+            sip_tcp: optional("sip_tcp", &self.sip_tcp, "127.0.0.1:5060")?,
+            sip_tls: optional("sip_tls", &self.sip_tls, "127.0.0.1:5061")?,
+            web_dir: self.web_dir.unwrap_or_else(|| PathBuf::from("web")),
+            demo: self.demo.unwrap_or(true),
+            security: Security {
+                rate,
+                lockout,
+                max_message_size: usize::try_from(max).unwrap_or(usize::MAX),
+                allowed_origins,
+            },
+            log_sip: self.log.sip.unwrap_or(false),
+        })
+    }
+}
+
+/// A web origin (RFC 6454 §4): scheme, host and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// `http` or `https`, lower case.
+    pub scheme: String,
+    /// The host, lower case (IPv6 in brackets).
+    pub host: String,
+    /// The port, when written.
+    pub port: Option<u16>,
+}
+
+impl Origin {
+    /// Parses `scheme://host[:port]` (no path), as browsers send in `Origin`.
+    pub fn parse(s: &str) -> Option<Origin> {
+        let (scheme, rest) = s.trim().split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        if !matches!(scheme.as_str(), "http" | "https") || rest.is_empty() {
+            return None;
+        }
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let (host, port) = split_host_port(rest)?;
+        Some(Origin { scheme, host, port })
+    }
+
+    /// The port, or the scheme's default.
+    pub fn effective_port(&self) -> u16 {
+        self.port
+            .unwrap_or(if self.scheme == "https" { 443 } else { 80 })
+    }
+
+    /// `true` when this origin is allowed: the page's own (its host and port are the
+    /// request's `Host`), a loopback host, or one of `allowed` (`*` allows any; an entry
+    /// without a port allows every port).
+    pub fn allowed(&self, host_header: Option<&str>, allowed: &[String]) -> bool {
+        let same = host_header.and_then(split_host_port).is_some_and(|(h, p)| {
+            h == self.host && p.unwrap_or(self.effective_port()) == self.effective_port()
+        });
+        let loopback = matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "[::1]");
+        same || loopback
+            || allowed.iter().any(|a| {
+                a == "*"
+                    || Origin::parse(a).is_some_and(|o| {
+                        o.scheme == self.scheme
+                            && o.host == self.host
+                            && o.port.is_none_or(|p| p == self.effective_port())
+                    })
+            })
+    }
+}
+
+/// Splits `host[:port]` (`[v6]:port` for IPv6), lower-casing the host.
+pub fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
+    if s.is_empty() || s.contains(['/', '?', '#', '@', ' ']) {
+        return None;
+    }
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (v6, after) = rest.split_once(']')?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':')?),
+        };
+        (format!("[{v6}]"), port)
+    } else {
+        match s.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (s.to_string(), None),
+        }
+    };
+    if host.is_empty() || host.contains(':') && !host.starts_with('[') {
+        return None;
+    }
+    let port = match port {
+        Some(p) => Some(p.parse().ok()?),
+        None => None,
+    };
+    Some((host.to_ascii_lowercase(), port))
 }
 
 /// The value of `--https`, `--sip-tcp` and `--sip-tls`: an address, or `None` for `off`.
@@ -70,6 +468,28 @@ pub fn valid_user_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Every key, its environment variable is `SIPSIMPLE_` + the key upper-cased with `_` for
+    /// `.`; the defaults and meanings are listed in `--help`.
+    const KEYS: [&str; 17] = [
+        "data_dir",
+        "domain",
+        "http",
+        "https",
+        "sip_udp",
+        "sip_tcp",
+        "sip_tls",
+        "web_dir",
+        "demo",
+        "security.rate_limit",
+        "security.rate_burst",
+        "security.lockout_after",
+        "security.lockout_window",
+        "security.lockout_duration",
+        "security.max_message_size",
+        "security.allowed_origins",
+        "log.sip",
+    ];
+
     #[test]
     fn off_or_address() {
         assert_eq!(parse_optional_addr("off"), Ok(OptionalAddr(None)));
@@ -82,6 +502,85 @@ mod tests {
             Ok(OptionalAddr(Some("[::1]:5061".parse().expect("address"))))
         );
         assert!(parse_optional_addr("nope").is_err());
+    }
+
+    #[test]
+    fn layers_defaults_and_errors_that_name_the_key() {
+        let file = Settings::from_toml(
+            "http = \"127.0.0.1:9000\"\n[security]\nlockout_after = 5\nallowed_origins = [\"https://a.example\"]\n",
+        )
+        .expect("valid");
+        let env = Settings::from_env(|k| match k {
+            "SIPSIMPLE_SECURITY_LOCKOUT_AFTER" => Some("7".into()),
+            "SIPSIMPLE_LOG_SIP" => Some("true".into()),
+            _ => None,
+        })
+        .expect("valid");
+        let cli = Settings {
+            http: Some("127.0.0.1:9001".into()),
+            ..Settings::default()
+        };
+        let c = file.overlay(env).overlay(cli).resolve().expect("valid");
+        assert_eq!(c.http, "127.0.0.1:9001".parse().expect("addr"));
+        assert_eq!(c.security.lockout.after, 7);
+        assert!(c.log_sip);
+        assert_eq!(c.security.allowed_origins, vec!["https://a.example"]);
+        assert_eq!(c.https, "127.0.0.1:8443".parse().ok());
+        assert_eq!(c.security.max_message_size, 65536);
+
+        let bad = Settings::from_toml("[security]\nlockout_after = 0\n")
+            .expect("parses")
+            .resolve()
+            .expect_err("refused");
+        assert_eq!(
+            bad.to_string(),
+            "config error: security.lockout_after: must be at least 1"
+        );
+        let unknown = Settings::from_toml("[security]\nlockot_after = 3\n").expect_err("unknown");
+        assert!(unknown.to_string().contains("lockot_after"), "{unknown}");
+        let env =
+            Settings::from_env(|k| (k == "SIPSIMPLE_SECURITY_RATE_LIMIT").then(|| "x".into()))
+                .expect_err("not a number");
+        assert!(env
+            .to_string()
+            .starts_with("config error: security.rate_limit: "));
+        let addr = Settings {
+            sip_tcp: Some("nope".into()),
+            ..Settings::default()
+        }
+        .resolve()
+        .expect_err("bad address");
+        assert!(
+            addr.to_string().starts_with("config error: sip_tcp: "),
+            "{addr}"
+        );
+        assert_eq!(KEYS.len(), 17);
+        for k in KEYS {
+            assert!(HELP.contains(&env_name(k)), "{k} is documented");
+        }
+    }
+
+    #[test]
+    fn origins() {
+        let o = Origin::parse("https://Example.com:8443").expect("origin");
+        assert_eq!((o.host.as_str(), o.port), ("example.com", Some(8443)));
+        assert_eq!(
+            Origin::parse("http://[::1]").map(|o| o.effective_port()),
+            Some(80)
+        );
+        assert!(Origin::parse("ftp://x").is_none());
+        assert!(Origin::parse("http://x/path").is_none());
+        assert!(Origin::parse("null").is_none());
+        let allowed = vec!["https://app.example".to_string()];
+        let o = |s: &str| Origin::parse(s).expect("origin");
+        assert!(o("http://gw.example:8080").allowed(Some("gw.example:8080"), &[]));
+        assert!(!o("http://gw.example:8081").allowed(Some("gw.example:8080"), &[]));
+        assert!(o("http://localhost:3000").allowed(Some("gw.example"), &[]));
+        assert!(o("https://[::1]").allowed(None, &[]));
+        assert!(!o("https://evil.example").allowed(Some("gw.example"), &[]));
+        assert!(o("https://app.example:443").allowed(Some("gw.example"), &allowed));
+        assert!(!o("http://app.example").allowed(Some("gw.example"), &allowed));
+        assert!(o("https://evil.example").allowed(None, &["*".to_string()]));
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! sending.
 
 use crate::config::Config;
-use crate::proxy::{Core, Input, Output, StoreOp, UserAnswer};
+use crate::guard::{source_key, RateLimiter};
+use crate::metrics::{Drop, Metrics};
+use crate::proxy::{Core, Input, Output, Stats, StoreOp, UserAnswer};
 use crate::store::Store;
 use crate::transport::Transports;
 use sipsimple::sip::Message;
@@ -21,6 +23,8 @@ use tracing::{debug, warn};
 
 /// Database writes queued at most; past that they are dropped with a warning.
 const STORE_QUEUE: usize = 4096;
+/// The tracing target of the full SIP trace (`--log-sip`, `log.sip = true`).
+pub const SIP_LOG_TARGET: &str = "sipsimple_gateway::sip";
 
 /// Everything the tasks share.
 #[derive(Debug)]
@@ -35,7 +39,11 @@ pub struct Gateway {
     pub tls_client: Arc<rustls::ClientConfig>,
     /// Becomes `true` when the process is asked to stop.
     pub shutdown: watch::Receiver<bool>,
+    /// The counters of `/metrics`.
+    pub metrics: Metrics,
     core: Mutex<Core>,
+    /// Requests per source.
+    limiter: Mutex<RateLimiter>,
     epoch: Instant,
     wake: Notify,
     writes: mpsc::Sender<(StoreOp, i64)>,
@@ -66,7 +74,10 @@ impl Gateway {
         shutdown: watch::Receiver<bool>,
     ) -> (Gateway, mpsc::Receiver<(StoreOp, i64)>) {
         let (writes, rx) = mpsc::channel(STORE_QUEUE);
+        let limiter = Mutex::new(RateLimiter::new(cfg.security.rate));
         let gw = Gateway {
+            metrics: Metrics::default(),
+            limiter,
             cfg,
             store,
             transports,
@@ -90,11 +101,40 @@ impl Gateway {
         lock(&self.core).local().addr(kind)
     }
 
-    /// Handles one datagram, stream message or WebSocket frame from `source`.
+    /// The counters of the core, for `/metrics`.
+    pub fn stats(&self) -> Stats {
+        lock(&self.core).stats(self.now())
+    }
+
+    /// Handles one datagram, stream message or WebSocket frame from `source`: the source's
+    /// request rate, the full trace when asked for, and a 400 for a request that does not
+    /// parse but can still be answered.
     pub fn on_bytes(self: &Arc<Self>, source: Dest, bytes: &[u8]) {
+        let is_response = bytes.starts_with(b"SIP/2.0 ");
+        if !is_response && !lock(&self.limiter).allow(self.now(), &source_key(&source)) {
+            self.metrics.dropped(Drop::RateLimited);
+            debug!(%source, "request rate exceeded; dropped");
+            return;
+        }
+        if self.cfg.log_sip {
+            debug!(target: SIP_LOG_TARGET, direction = "in", peer = %source,
+                "\n{}", String::from_utf8_lossy(bytes));
+        }
         match Message::parse(bytes) {
-            Ok(msg) => self.input(Input::Received { source, msg }),
-            Err(e) => debug!(%source, error = %e, "dropped an unparseable message"),
+            Ok(msg) => {
+                self.metrics.received(msg.method(), bytes);
+                self.input(Input::Received { source, msg })
+            }
+            Err(e) => {
+                self.metrics.dropped(Drop::Malformed);
+                debug!(%source, error = %e, "unparseable message");
+                if let Some(r) = crate::sipmsg::reply_to_malformed(bytes) {
+                    self.dispatch(Output::Transmit {
+                        dest: source,
+                        bytes: r.to_bytes(),
+                    });
+                }
+            }
         }
     }
 
@@ -115,11 +155,16 @@ impl Gateway {
     fn dispatch(self: &Arc<Self>, o: Output) {
         match o {
             Output::Transmit { dest, bytes } => {
-                if tracing::enabled!(tracing::Level::DEBUG) {
+                self.metrics.sent(&bytes);
+                if self.cfg.log_sip {
+                    debug!(target: SIP_LOG_TARGET, direction = "out", peer = %dest,
+                        "\n{}", String::from_utf8_lossy(&bytes));
+                } else if tracing::enabled!(tracing::Level::DEBUG) {
                     let first = bytes.split(|b| *b == b'\r').next().unwrap_or_default();
                     debug!(%dest, start = %String::from_utf8_lossy(first), "sending");
                 }
                 if self.transports.send(self, &dest, bytes).is_err() {
+                    self.metrics.transport_error();
                     debug!(%dest, "no route; the send failed");
                     self.input(Input::SendFailed { dest });
                 }

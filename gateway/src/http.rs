@@ -1,8 +1,12 @@
-//! The HTTP side: the softphone page's static files, `GET /api/config` and the SIP WebSocket
-//! endpoint `GET /ws` (RFC 7118 §4, RFC 6455 §4 upgrade over HTTP/1.1).
+//! The HTTP side: the softphone page's static files, `GET /api/config`, the SIP WebSocket
+//! endpoint `GET /ws` (RFC 7118 §4, RFC 6455 §4 upgrade over HTTP/1.1) and `GET /metrics`
+//! (Prometheus text format).
 
 use crate::gateway::Gateway;
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use sipsimple::transaction::TransportKind;
@@ -16,9 +20,13 @@ pub const WS_PATH: &str = "/ws";
 pub fn router(gw: Arc<Gateway>, kind: TransportKind) -> Router {
     let files = ServeDir::new(&gw.cfg.web_dir);
     let ws =
-        move |state: State<Arc<Gateway>>, up: WebSocketUpgrade| crate::ws::upgrade(state, up, kind);
+        move |state: State<Arc<Gateway>>,
+              peer: ConnectInfo<std::net::SocketAddr>,
+              headers: HeaderMap,
+              up: WebSocketUpgrade| { crate::ws::upgrade(state, peer, headers, up, kind) };
     Router::new()
         .route("/api/config", get(api_config))
+        .route("/metrics", get(metrics))
         .route(WS_PATH, get(ws))
         .fallback_service(files)
         .with_state(gw)
@@ -30,4 +38,16 @@ async fn api_config(State(gw): State<Arc<Gateway>>) -> Json<serde_json::Value> {
         "domain": gw.cfg.domain,
         "ws_path": WS_PATH,
     }))
+}
+
+/// The counters, in the Prometheus text exposition format.
+async fn metrics(State(gw): State<Arc<Gateway>>) -> impl IntoResponse {
+    let text = gw.metrics.render(gw.stats());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
 }

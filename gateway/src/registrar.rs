@@ -5,11 +5,13 @@
 //! and the location service lookup (§16.5).
 //!
 //! Pure logic: the caller hands in the time, the request's source and the user's stored
-//! hashes, and persists the [`Change`]s it reports.
+//! hashes, and persists the [`Change`]s it reports. Nonces and the check of an answer are
+//! [`crate::digest`]'s, shared with the proxy's own challenges (407).
 
+use crate::digest::{Check, Digest, Scheme};
 use crate::sipmsg::{name_addr, reply};
 use crate::store::Hashes;
-use sipsimple::auth::{Algorithm, Challenge, Credentials};
+use sipsimple::auth::Credentials;
 use sipsimple::sip::{Message, NameAddr, Uri};
 use sipsimple::transaction::{Dest, TransportKind};
 use sipsimple::Time;
@@ -22,10 +24,6 @@ pub const MIN_EXPIRES: u32 = 60;
 pub const MAX_EXPIRES: u32 = 3600;
 /// Granted when the request names no lifetime (§10.2.1.1 leaves it to the registrar).
 pub const DEFAULT_EXPIRES: u32 = 3600;
-/// How long a nonce may be answered.
-pub const NONCE_LIFETIME: Duration = Duration::from_secs(300);
-/// Nonces remembered at most: unauthenticated peers must not grow memory without bound.
-const MAX_NONCES: usize = 10_000;
 /// Contacts one user may register at most; the oldest give way.
 const MAX_BINDINGS_PER_USER: usize = 16;
 
@@ -86,6 +84,9 @@ pub enum Change {
 pub enum Outcome {
     /// Answer with this response; nothing changed (a challenge or an error).
     Respond(Message),
+    /// A wrong password (or an unknown user): answer with this 403; the failure counts
+    /// toward the source's lockout.
+    Refused(Message),
     /// The request was authenticated and applied.
     Registered {
         /// The 200 OK listing the user's contacts.
@@ -103,8 +104,8 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Registrar {
     domain: String,
-    /// Nonces handed out, with when.
-    nonces: HashMap<String, Time>,
+    /// The nonces of our realm, also used by the proxy's challenges.
+    pub digest: Digest,
     /// Bindings by user name.
     bindings: HashMap<String, Vec<Binding>>,
 }
@@ -114,7 +115,7 @@ impl Registrar {
     pub fn new(domain: &str) -> Registrar {
         Registrar {
             domain: domain.to_ascii_lowercase(),
-            nonces: HashMap::new(),
+            digest: Digest::new(domain),
             bindings: HashMap::new(),
         }
     }
@@ -127,39 +128,7 @@ impl Registrar {
     }
 
     fn challenge(&mut self, now: Time, req: &Message, stale: bool) -> Outcome {
-        if self.nonces.len() >= MAX_NONCES {
-            self.expire(now);
-        }
-        if self.nonces.len() >= MAX_NONCES {
-            // Still full of live nonces (a flood): forget the oldest.
-            if let Some(oldest) = self
-                .nonces
-                .iter()
-                .min_by_key(|(_, t)| **t)
-                .map(|(n, _)| n.clone())
-            {
-                self.nonces.remove(&oldest);
-            }
-        }
-        let nonce = crate::random::hex(32);
-        self.nonces.insert(nonce.clone(), now);
-        let challenge = Challenge {
-            realm: self.domain.clone(),
-            nonce,
-            opaque: None,
-            algorithm: Algorithm::Md5,
-            qop_auth: true,
-            stale,
-        };
-        let mut r = reply(req, 401, "Unauthorized");
-        r.push_header("WWW-Authenticate", challenge.to_header());
-        Outcome::Respond(r)
-    }
-
-    fn nonce_is_fresh(&self, nonce: &str, now: Time) -> bool {
-        self.nonces
-            .get(nonce)
-            .is_some_and(|issued| now.saturating_since(*issued) < NONCE_LIFETIME)
+        Outcome::Respond(self.digest.challenge(now, req, Scheme::Www, stale))
     }
 
     /// Processes a REGISTER that arrived from `source` (RFC 3261 §10.3). `hashes` are
@@ -192,24 +161,11 @@ impl Registrar {
         if creds.username != user || creds.realm != self.domain {
             return forbidden(req);
         }
-        // Unknown users and wrong passwords get the same answer after the same work.
-        let verified = match hashes {
-            Some(h) => creds.verify(h.for_algorithm(creds.algorithm), "REGISTER"),
-            None => {
-                let dummy = "0".repeat(64);
-                let _ = creds.verify(&dummy, "REGISTER");
-                false
-            }
-        };
-        if !verified {
-            return forbidden(req);
+        match self.digest.check(now, &creds, "REGISTER", hashes) {
+            Check::Wrong => Outcome::Refused(reply(req, 403, "Forbidden")),
+            Check::Stale => self.challenge(now, req, true),
+            Check::Valid => self.apply(now, source, req, user),
         }
-        // The right password for a nonce we no longer honour: ask again, flagged stale so
-        // that the client retries without bothering its user (RFC 7616 §3.3).
-        if !self.nonce_is_fresh(&creds.nonce, now) {
-            return self.challenge(now, req, true);
-        }
-        self.apply(now, source, req, user)
     }
 
     /// Steps 5 to 8 of §10.3 for an authenticated request.
@@ -302,6 +258,14 @@ impl Registrar {
         }
     }
 
+    /// How many live bindings there are (for `/metrics`).
+    pub fn binding_count(&self, now: Time) -> usize {
+        self.bindings
+            .values()
+            .map(|l| l.iter().filter(|b| b.expires_at > now).count())
+            .sum()
+    }
+
     /// The live bindings of `user`, freshest first (the location service, §16.5).
     pub fn lookup(&self, user: &str, now: Time) -> Vec<&Binding> {
         let mut v: Vec<&Binding> = self
@@ -360,8 +324,7 @@ impl Registrar {
             list.retain(|b| b.expires_at > now);
             !list.is_empty()
         });
-        self.nonces
-            .retain(|_, issued| now.saturating_since(*issued) < NONCE_LIFETIME);
+        self.digest.expire(now);
     }
 }
 

@@ -1,8 +1,9 @@
 //! Unit tests of the registrar (RFC 3261 §10.3, §22): each decision without sockets.
 
 use super::*;
+use crate::digest::NONCE_LIFETIME;
 use crate::store::Hashes;
-use sipsimple::auth::Challenge;
+use sipsimple::auth::{Algorithm, Challenge};
 
 fn ws(flow: u64) -> Dest {
     Dest::new(TransportKind::Ws, "", 0).with_flow(flow)
@@ -43,7 +44,7 @@ fn register(to: &str, expires: Option<&str>, auth: Option<String>) -> Message {
 
 fn response(o: &Outcome) -> &Message {
     match o {
-        Outcome::Respond(r) => r,
+        Outcome::Respond(r) | Outcome::Refused(r) => r,
         Outcome::Registered { response, .. } => response,
     }
 }

@@ -159,7 +159,8 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
     };
     let mut seed = [0u8; 8];
     getrandom::fill(&mut seed)?;
-    let core = Core::new(local, u64::from_le_bytes(seed));
+    let mut core = Core::new(local, u64::from_le_bytes(seed));
+    core.set_lockout_policy(cfg.security.lockout);
     let (stop_tx, stop_rx) = watch::channel(false);
     let (gw, writes) = Gateway::new(
         cfg.clone(),
@@ -218,6 +219,8 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
             let done = async move {
                 let _ = stop.wait_for(|s| *s).await;
             };
+            // The peer's address names the WebSocket's source for rate limits and lockouts.
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(http, app).with_graceful_shutdown(done).await {
                 warn!(error = %e, "HTTP server failed");
             }
@@ -231,7 +234,8 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
             let server = axum_server::from_tcp_rustls(listener, rustls)?.handle(tls_handle.clone());
             let app = crate::http::router(gw.clone(), TransportKind::Wss);
             tasks.spawn(async move {
-                if let Err(e) = server.serve(app.into_make_service()).await {
+                let app = app.into_make_service_with_connect_info::<SocketAddr>();
+                if let Err(e) = server.serve(app).await {
                     warn!(error = %e, "HTTPS server failed");
                 }
             });
@@ -240,6 +244,19 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
         None => "off".to_string(),
     };
 
+    // Nothing listens beyond loopback unless configured; say so when it was.
+    let listening = [
+        Some(cfg.http),
+        cfg.https,
+        Some(cfg.sip_udp),
+        cfg.sip_tcp,
+        cfg.sip_tls,
+    ];
+    for addr in listening.into_iter().flatten() {
+        if !addr.ip().is_loopback() {
+            warn!(%addr, "listening on an address other than loopback, as configured");
+        }
+    }
     // The fields the e2e suite reads come first, in their order; new ones are appended.
     println!(
         "sipsimple-gateway ready http={http_addr} https={https_addr} sip_udp={udp_addr} domain={} sip_tcp={} sip_tls={}",

@@ -100,6 +100,43 @@ pub fn reply(req: &Message, code: u16, reason: &str) -> Message {
     r
 }
 
+/// The headers a response copies from its request (RFC 3261 §8.2.6.2).
+const ANSWER_HEADERS: [&str; 5] = ["Via", "From", "To", "Call-ID", "CSeq"];
+
+/// `400 Bad Request` for bytes that do not parse as a message but start like a request
+/// whose Via, From, To, Call-ID and CSeq can be read (RFC 3261 §8.2 answers what it can);
+/// `None` for a response, an ACK, or anything that cannot be answered.
+pub fn reply_to_malformed(bytes: &[u8]) -> Option<Message> {
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(bytes.len());
+    let head = String::from_utf8_lossy(bytes.get(..end)?);
+    let mut lines = head.split("\r\n");
+    let method = lines.next()?.split(' ').next()?;
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b);
+    if method.is_empty() || method == "ACK" || !method.bytes().all(token) {
+        return None;
+    }
+    let mut text = format!("{method} sip:invalid SIP/2.0\r\n");
+    for line in lines {
+        let Some((name, _)) = line.split_once(':') else {
+            continue;
+        };
+        let name = expand_compact(name.trim());
+        if ANSWER_HEADERS.iter().any(|n| name.eq_ignore_ascii_case(n)) {
+            text.push_str(line);
+            text.push_str("\r\n");
+        }
+    }
+    text.push_str("Content-Length: 0\r\n\r\n");
+    let req = Message::parse(text.as_bytes()).ok()?;
+    if ANSWER_HEADERS.iter().any(|h| req.header(h).is_none()) || top_via(&req).is_none() {
+        return None;
+    }
+    Some(reply(&req, 400, "Bad Request"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +158,18 @@ mod tests {
         assert!(pop_top_via(&mut m).is_some());
         assert_eq!(top_via(&m), None);
         assert_eq!(pop_top_via(&mut m), None);
+    }
+
+    #[test]
+    fn malformed_requests_get_400_when_answerable() {
+        let bad = b"INVITE sip:bob@x SIP/2.0\r\nVia: SIP/2.0/UDP a:5;branch=z9hG4bK1\r\nf: <sip:a@b>;tag=1\r\nTo: <sip:bob@x>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nthis line has no colon\r\n\r\n";
+        assert!(Message::parse(bad).is_err());
+        let r = reply_to_malformed(bad).expect("answerable");
+        assert_eq!(r.code(), Some(400));
+        assert_eq!(r.header("CSeq"), Some("1 INVITE"));
+        assert!(reply_to_malformed(b"SIP/2.0 200 OK\r\nVia: x\r\n\r\n").is_none());
+        assert!(reply_to_malformed(b"INVITE sip:x SIP/2.0\r\nno headers\r\n\r\n").is_none());
+        assert!(reply_to_malformed(b"\x16\x03\x01garbage").is_none());
     }
 
     #[test]

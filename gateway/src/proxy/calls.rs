@@ -114,6 +114,11 @@ impl Calls {
         }
     }
 
+    /// Answered calls whose BYE has not come yet.
+    pub fn active(&self) -> usize {
+        self.dialogs.len()
+    }
+
     /// A BYE of dialog `call_id` went through.
     pub fn bye(&mut self, call_id: &str) -> Option<CallEvent> {
         let (id, _) = self.dialogs.remove(call_id)?;

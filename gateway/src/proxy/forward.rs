@@ -24,12 +24,12 @@ pub(super) struct Prepared {
 
 /// What route preprocessing (§16.4) found.
 #[derive(Debug, Default)]
-struct Routes {
+pub(super) struct Routes {
     /// The destination named by the flow token of the last of our Routes popped.
     token: Option<Dest>,
     /// One of our Routes carried a valid token: the request follows a dialog that was set
     /// up through us, so it may go where the dialog goes.
-    in_dialog: bool,
+    pub(super) in_dialog: bool,
 }
 
 /// Where a request goes.
@@ -44,7 +44,7 @@ enum Target {
 
 type Targets = Vec<(Option<Uri>, Dest)>;
 
-fn is_ws(d: &Dest) -> bool {
+pub(super) fn is_ws(d: &Dest) -> bool {
     matches!(d.transport, TransportKind::Ws | TransportKind::Wss)
 }
 
@@ -72,9 +72,17 @@ impl Core {
         now: Time,
         server: TransactionId,
         source: Dest,
-        mut msg: Message,
+        msg: Message,
     ) {
         let method = msg.method().unwrap_or_default().to_string();
+        // A source that gave too many wrong digest answers is refused without a look at its
+        // credentials until its lockout ends.
+        if self
+            .lockout
+            .is_locked(now, &crate::guard::source_key(&source))
+        {
+            return self.reply(now, server, &msg, 403, "Forbidden");
+        }
         if !headers_ok(&msg) {
             return self.reply(now, server, &msg, 400, "Bad Request");
         }
@@ -128,6 +136,25 @@ impl Core {
             r.push_header("Unsupported", required.join(", "));
             return self.send_response(now, server, None, r);
         }
+        // §16.3 step 6, §22.3: our users prove who they are before their requests go on.
+        if self.needs_auth(&source, &msg) {
+            return self.authorize(now, server, source, msg, max_forwards);
+        }
+        self.route(now, server, source, msg, max_forwards, false);
+    }
+
+    /// The rest of a validated request's way (§16.4 to §16.6); `authenticated` when it came
+    /// from one of our users who answered our digest challenge.
+    pub(super) fn route(
+        &mut self,
+        now: Time,
+        server: TransactionId,
+        source: Dest,
+        mut msg: Message,
+        max_forwards: u32,
+        authenticated: bool,
+    ) {
+        let method = msg.method().unwrap_or_default().to_string();
         let hash = self.local.loop_hash(&msg);
         let routes = match self.pop_routes(&mut msg) {
             Ok(r) => r,
@@ -164,7 +191,7 @@ impl Core {
             msg,
             hash,
         };
-        match self.target(&prep.source, &prep.msg, &routes) {
+        match self.target(&prep.source, &prep.msg, &routes, authenticated) {
             Target::Reject(code, reason) => self.reply(now, server, &prep.msg, code, reason),
             Target::Dests(t) => self.forward(now, prep, t),
             Target::Local(user) => {
@@ -183,7 +210,7 @@ impl Core {
 
     /// §16.4: pops the Routes that name us, reading their flow tokens. A Route header that
     /// does not parse is an error.
-    fn pop_routes(&self, msg: &mut Message) -> Result<Routes, ()> {
+    pub(super) fn pop_routes(&self, msg: &mut Message) -> Result<Routes, ()> {
         let call_id = msg.header("Call-ID").unwrap_or_default().to_string();
         let mut routes = Routes::default();
         while let Some(r) = top_route(msg).filter(|r| self.local.is_us(&r.uri)) {
@@ -208,8 +235,8 @@ impl Core {
     }
 
     /// §16.5: where the request goes.
-    fn target(&self, source: &Dest, msg: &Message, routes: &Routes) -> Target {
-        let trusted = is_ws(source) || routes.in_dialog;
+    fn target(&self, source: &Dest, msg: &Message, routes: &Routes, authenticated: bool) -> Target {
+        let trusted = is_ws(source) || routes.in_dialog || authenticated;
         if let Some(route) = top_route(msg) {
             // Loose routing toward another hop (§16.12).
             if !trusted {
@@ -339,12 +366,17 @@ impl Core {
         // Still waiting for the store: nothing was forwarded, so answer the INVITE here.
         let waiting = self.pending.iter().find_map(|(t, p)| match p {
             Pending::Local { prep, .. } if prep.server == invite => Some(*t),
+            Pending::Authorize { server, .. } if *server == invite => Some(*t),
             _ => None,
         });
-        if let Some(token) = waiting {
-            if let Some(Pending::Local { prep, .. }) = self.pending.remove(&token) {
-                self.reply(now, invite, &prep.msg, 487, "Request Terminated");
+        match waiting.and_then(|token| self.pending.remove(&token)) {
+            Some(Pending::Local { prep, .. }) => {
+                self.reply(now, invite, &prep.msg, 487, "Request Terminated")
             }
+            Some(Pending::Authorize { msg, .. }) => {
+                self.reply(now, invite, &msg, 487, "Request Terminated")
+            }
+            _ => {}
         }
     }
 
@@ -364,7 +396,7 @@ impl Core {
             return;
         };
         msg.set_header("Max-Forwards", (max_forwards - 1).to_string());
-        let (uri, dest) = match self.target(&source, &msg, &routes) {
+        let (uri, dest) = match self.target(&source, &msg, &routes, false) {
             Target::Dests(mut t) if !t.is_empty() => t.swap_remove(0),
             Target::Local(user) => match self.local_targets(now, &user).into_iter().next() {
                 Some(t) => t,

@@ -12,15 +12,19 @@
 //! the clock and the database.
 //!
 //! Open-relay rule: only WebSocket flows that registered with digest (connection-bound
-//! authentication) may reach foreign hosts; every other peer reaches our users, or follows a
-//! dialog that our signed Record-Route proves went through us.
+//! authentication), and requests from our users over UDP, TCP or TLS that answered the
+//! proxy's digest challenge (407, §22.3, `auth.rs`), may reach foreign hosts; every other
+//! peer reaches our users, or follows a dialog that our signed Record-Route proves went
+//! through us. A source that gave too many wrong digest answers is locked out (403).
 
+mod auth;
 pub mod calls;
 pub mod context;
 mod forward;
 mod responses;
 pub mod route;
 
+use crate::guard::{source_key, Lockout, LockoutPolicy};
 use crate::registrar::{Binding, Registrar};
 use crate::store::Hashes;
 use calls::{CallEvent, Calls};
@@ -150,6 +154,26 @@ enum Pending {
         prep: forward::Prepared,
         user: String,
     },
+    /// A request from a local user that answered our 407: check the answer.
+    Authorize {
+        server: TransactionId,
+        source: Dest,
+        msg: Message,
+        max_forwards: u32,
+    },
+}
+
+/// What the core counts, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Live registered contacts.
+    pub registrations: usize,
+    /// Answered calls not yet ended.
+    pub dialogs: usize,
+    /// Wrong digest answers.
+    pub auth_failures: u64,
+    /// Lockouts begun.
+    pub lockouts: u64,
 }
 
 /// The proxy core: transaction layer, registrar, response contexts and call log.
@@ -173,6 +197,8 @@ pub struct Core {
     /// Flows that are open, as far as the core has heard.
     live_flows: HashSet<u64>,
     calls: Calls,
+    /// Wrong digest answers per source, and who is locked out.
+    lockout: Lockout,
     out: VecDeque<Output>,
 }
 
@@ -195,7 +221,30 @@ impl Core {
             flow_users: HashMap::new(),
             live_flows: HashSet::new(),
             calls: Calls::default(),
+            lockout: Lockout::new(LockoutPolicy::default()),
             out: VecDeque::new(),
+        }
+    }
+
+    /// Sets when a source is locked out after wrong digest answers.
+    pub fn set_lockout_policy(&mut self, policy: LockoutPolicy) {
+        self.lockout = Lockout::new(policy);
+    }
+
+    /// The counters of `/metrics` at `now`.
+    pub fn stats(&self, now: Time) -> Stats {
+        Stats {
+            registrations: self.registrar.binding_count(now),
+            dialogs: self.calls.active(),
+            auth_failures: self.lockout.failures_total,
+            lockouts: self.lockout.lockouts_total,
+        }
+    }
+
+    /// Counts a wrong digest answer from `source`.
+    fn auth_failed(&mut self, now: Time, source: &Dest) {
+        if self.lockout.failed(now, &source_key(source)) {
+            tracing::warn!(%source, "too many wrong digest answers; source locked out");
         }
     }
 
@@ -266,6 +315,7 @@ impl Core {
     pub fn expire(&mut self, now: Time) {
         self.registrar.expire(now);
         self.calls.expire(now);
+        self.lockout.expire(now);
     }
 
     fn drain(&mut self, now: Time) {
@@ -307,7 +357,8 @@ impl Core {
         let pending = self.pending.remove(&token);
         if answer == UserAnswer::Failed {
             let (server, msg) = match &pending {
-                Some(Pending::Register { server, msg, .. }) => (*server, msg),
+                Some(Pending::Register { server, msg, .. })
+                | Some(Pending::Authorize { server, msg, .. }) => (*server, msg),
                 Some(Pending::Local { prep, .. }) => (prep.server, &prep.msg),
                 None => return,
             };
@@ -334,6 +385,12 @@ impl Core {
                 }
                 self.forward(now, prep, targets);
             }
+            Some(Pending::Authorize {
+                server,
+                source,
+                msg,
+                max_forwards,
+            }) => self.on_authorize(now, server, source, msg, max_forwards, hashes.as_ref()),
             None => {}
         }
     }
@@ -352,6 +409,10 @@ impl Core {
         use crate::registrar::{Change, Outcome};
         let response = match self.registrar.handle(now, source, msg, hashes) {
             Outcome::Respond(r) => r,
+            Outcome::Refused(r) => {
+                self.auth_failed(now, source);
+                r
+            }
             Outcome::Registered {
                 response,
                 user,
@@ -474,6 +535,9 @@ impl Core {
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+#[cfg(test)]
+#[path = "tests_auth.rs"]
+mod tests_auth;
 #[cfg(test)]
 #[path = "tests_routing.rs"]
 mod tests_routing;

@@ -6,6 +6,7 @@
 use super::framing::{Frame, FrameError, Framer};
 use super::{flow_dest, CONNECT_TIMEOUT};
 use crate::gateway::Gateway;
+use crate::metrics::Drop;
 use rustls::pki_types::ServerName;
 use sipsimple::transaction::{Dest, TransportKind};
 use std::net::SocketAddr;
@@ -86,6 +87,7 @@ pub async fn connect(gw: Arc<Gateway>, kind: TransportKind, addr: SocketAddr, de
 }
 
 fn fail(gw: &Arc<Gateway>, kind: TransportKind, addr: SocketAddr, dest: Dest, why: &str) {
+    gw.metrics.transport_error();
     debug!(%addr, transport = kind.via_name(), why, "could not connect");
     gw.transports.take_waiting(kind, addr);
     gw.input(crate::proxy::Input::SendFailed { dest });
@@ -111,7 +113,7 @@ async fn run<S>(
         }
     }
     let (mut reader, mut writer) = tokio::io::split(stream);
-    let mut framer = Framer::default();
+    let mut framer = Framer::new(gw.cfg.security.max_message_size);
     let mut buf = vec![0u8; 16 * 1024];
     let mut shutdown = gw.shutdown.clone();
     loop {
@@ -121,6 +123,7 @@ async fn run<S>(
                     Ok(Ok(0)) | Err(_) => break,
                     Ok(Ok(n)) => n,
                     Ok(Err(e)) => {
+                        gw.metrics.transport_error();
                         debug!(flow = id, error = %e, "read failed");
                         break;
                     }
@@ -162,6 +165,7 @@ async fn drain<W: AsyncWrite + Unpin>(
             }
             Ok(Some(Frame::Message(bytes))) => gw.on_bytes(source.clone(), &bytes),
             Err(FrameError::TooLarge { request }) => {
+                gw.metrics.dropped(Drop::TooLarge);
                 warn!(peer = %source, "message over the size limit; closing the connection");
                 if let Some(req) = request {
                     let r = crate::sipmsg::reply(&req, 413, "Request Entity Too Large");
@@ -170,6 +174,7 @@ async fn drain<W: AsyncWrite + Unpin>(
                 return false;
             }
             Err(FrameError::Garbage(e)) => {
+                gw.metrics.dropped(Drop::Malformed);
                 warn!(peer = %source, error = %e, "unparseable bytes on a stream; closing");
                 return false;
             }

@@ -81,8 +81,28 @@ pub fn start_on(ip: &str, https: bool) -> Gateway {
     restart(dir, data, ip, https)
 }
 
+/// [`start`] (without HTTPS) with `extra` arguments after `serve`'s.
+pub fn start_with(extra: &[&str]) -> Gateway {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    add_user(&data, "alice", "secret");
+    add_user(&data, "bob", "bobpass");
+    restart_with(dir, data, "127.0.0.1", false, extra)
+}
+
 /// Starts `serve` on an existing data directory (held by `dir`).
 pub fn restart(dir: tempfile::TempDir, data: PathBuf, ip: &str, https: bool) -> Gateway {
+    restart_with(dir, data, ip, https, &[])
+}
+
+/// [`restart`] with `extra` arguments after `serve`'s.
+pub fn restart_with(
+    dir: tempfile::TempDir,
+    data: PathBuf,
+    ip: &str,
+    https: bool,
+    extra: &[&str],
+) -> Gateway {
     let any = if ip.contains(':') {
         format!("[{ip}]:0")
     } else {
@@ -102,6 +122,7 @@ pub fn restart(dir: tempfile::TempDir, data: PathBuf, ip: &str, https: bool) -> 
             &any,
             "--no-demo",
         ])
+        .args(extra)
         .env(
             "RUST_LOG",
             std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "warn".into()),
