@@ -38,6 +38,8 @@ struct Inner {
     timer_cb: Option<Closure<dyn FnMut()>>,
     ws_cbs: Vec<Closure<dyn FnMut(JsValue)>>,
     started: bool,
+    /// `stop()` was called: close the socket as soon as the unregistration is answered.
+    stopping: bool,
 }
 
 /// The application: one account, its registration and its sessions, over one WebSocket.
@@ -125,6 +127,7 @@ impl SIPApplication {
                 timer_cb: None,
                 ws_cbs: Vec::new(),
                 started: false,
+                stopping: false,
             })),
         })
     }
@@ -202,6 +205,9 @@ impl SIPApplication {
                 with_inner(&w, |inner, out| {
                     inner.ua.handle_transport_closed(now());
                     inner.ws = None;
+                    // A closed application may be started again (a new WebSocket).
+                    inner.started = false;
+                    inner.stopping = false;
                     let data = js_sys::Object::new();
                     let _ = js_sys::Reflect::set(&data, &"code".into(), &code.into());
                     let _ = js_sys::Reflect::set(&data, &"reason".into(), &reason.into());
@@ -225,9 +231,11 @@ impl SIPApplication {
         Ok(promise)
     }
 
-    /// Unregisters and closes the WebSocket once the registrar answered (or after 2 s).
+    /// Unregisters and closes the WebSocket as soon as the registrar answered (after 2 s at
+    /// most); `start()` may be called again once `SIPApplicationDidEnd` arrived.
     pub fn stop(&self) {
         with_inner(&Rc::downgrade(&self.inner), |inner, _| {
+            inner.stopping = true;
             inner.ua.unregister(now())
         });
         let weak = Rc::downgrade(&self.inner);
@@ -259,13 +267,14 @@ impl SIPApplication {
     }
 
     /// Starts an outgoing session to `target` (`sip:bob@example.com` or `bob@example.com`)
-    /// and returns its id; the session's notifications carry `sender: {type: "Session", id}`.
-    pub fn connect(&self, target: &str) -> Result<f64, JsError> {
+    /// offering `sdp` (the page's WebRTC offer) or a placeholder audio offer, and returns its
+    /// id; the session's notifications carry `sender: {type: "Session", id}`.
+    pub fn connect(&self, target: &str, sdp: Option<String>) -> Result<f64, JsError> {
         let mut result = Ok(0.0);
         with_inner(&Rc::downgrade(&self.inner), |inner, _| {
             result = inner
                 .ua
-                .connect(now(), target, None)
+                .connect(now(), target, sdp.as_deref())
                 .map(|id| id as f64)
                 .map_err(|e| JsError::new(&e.to_string()));
         });
@@ -425,6 +434,11 @@ fn drain(inner: &mut Inner, pending: &mut Pending) {
                 } else {
                     data
                 };
+                if inner.stopping && n.event.name() == "SIPAccountRegistrationDidEnd" {
+                    if let Some(ws) = inner.ws.as_ref() {
+                        let _ = ws.close();
+                    }
+                }
                 pending.push(notification_object(n.event.name(), get("sender"), data));
             }
         }

@@ -112,3 +112,50 @@ function readStats(file) {
   const last = lines[lines.length - 1].split(';');
   return Object.fromEntries(head.map((h, i) => [h, last[i]]));
 }
+
+/**
+ * Starts SIPp as a UAS for one call on 127.0.0.1:`port` with a scenario file given by its
+ * path (for scenarios kept beside the e2e suites rather than in the gateway's folder).
+ */
+export function startSippUasFile(port, file) {
+  return runSipp(['-sf', file, '-p', String(port)]);
+}
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm', '.json': 'application/json', '.svg': 'image/svg+xml',
+  '.map': 'application/json',
+};
+
+/**
+ * A tiny static HTTP server on 127.0.0.1 (a free port): serves the files under `dir` (if
+ * given) and the in-memory `files` (`{'/path': 'body'}`), `index.html` for `/`.
+ * Resolves with `{url, stop}`; `url` ends with a slash.
+ */
+export async function startStaticServer({ dir = null, files = {} } = {}) {
+  const { createServer } = await import('node:http');
+  const { readFile } = await import('node:fs/promises');
+  const { extname, normalize, sep } = await import('node:path');
+  const server = createServer(async (req, res) => {
+    let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (path.endsWith('/')) path += 'index.html';
+    const type = MIME[extname(path)] ?? 'application/octet-stream';
+    let body = files[path];
+    if (body === undefined && dir) {
+      const file = normalize(join(dir, path));
+      if (file.startsWith(normalize(dir) + sep)) body = await readFile(file).catch(() => undefined);
+    }
+    if (body === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    } else {
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
+    }
+  });
+  await new Promise((ok, fail) => { server.once('error', fail); server.listen(0, '127.0.0.1', ok); });
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    stop: () => new Promise((ok) => { server.closeAllConnections?.(); server.close(() => ok()); }),
+  };
+}

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo xtask setup [--for run|test]   install what is missing (idempotent, quick when done)
 //! cargo xtask build-web                 build the browser module into web/pkg
+//! cargo xtask pack                      the npm package @sipsimple/client in target/npm
 //! cargo xtask run [-- ARGS]             setup, build-web, then `sipsimple-gateway serve ARGS`
 //! cargo xtask test                      setup and every suite, stopping at the first failure
 //! cargo xtask ci                        the same as `test` (what .ci/run calls)
@@ -10,6 +11,7 @@
 //!
 //! Standard library only, so that it builds in seconds on a fresh machine.
 
+mod pack;
 mod setup;
 mod test;
 mod util;
@@ -24,15 +26,23 @@ usage: cargo xtask <command>
 
 commands:
   setup [--for run|test]  install what is missing: the wasm32 target and wasm-bindgen-cli
-                          (both), plus for `test` (the default) chromium, sipp, tcpdump,
-                          docker-compose from apt and the e2e suite's npm packages
+                          (both), plus for `test` (the default) chromium, sipp, kamailio,
+                          tcpdump, docker-compose from apt and the npm packages of tests/e2e and
+                          tests/vite-app
   build-web               build client-wasm (profile wasm-release) and run wasm-bindgen
                           into web/pkg
+  pack                    build the npm package @sipsimple/client: the module
+                          (wasm-bindgen --target web --typescript), index.js,
+                          index.d.ts, README.md and package.json staged in
+                          target/npm/package, then `npm pack` into
+                          target/npm/sipsimple-client-<version>.tgz
   run [-- ARGS]           setup --for run, build-web, then
                           `cargo run --release -p sipsimple-gateway -- serve ARGS`
                           (http://127.0.0.1:8080/ by default)
   test                    setup --for test, then fmt, clippy, wasm builds, unit tests,
-                          compose check and the browser suite; stops at the first failure
+                          the native driver's Kamailio interop, compose check, pack and
+                          the Vite app (tsc, vite build), and the browser suite; stops at
+                          the first failure
   ci                      same as test
 ";
 
@@ -62,6 +72,12 @@ fn dispatch(args: &[String]) -> Result {
             no_args(cmd, rest)?;
             util::header("build-web");
             wasm::build_web().map(|_| ())
+        }
+        "pack" => {
+            no_args(cmd, rest)?;
+            util::header("pack");
+            setup::setup(Purpose::Run)?;
+            pack::pack().map(|_| ())
         }
         "run" => run_gateway(rest),
         "test" | "ci" => {

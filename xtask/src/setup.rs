@@ -28,6 +28,7 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const APT_PACKAGES: &[(&str, &str)] = &[
     ("chromium", "/usr/bin/chromium"), // the e2e suite drives it through playwright-core
     ("sip-tester", "sipp"),            // a real SIP peer
+    ("kamailio", "/usr/sbin/kamailio"), // registrar + proxy of the native driver's interop suite
     ("tcpdump", "tcpdump"),            // tests/tools/udp-egress-guard watches with it
     ("iproute2", "ip"),                // ... and lists the interfaces with it
     ("docker-compose", "docker-compose"), // validates docker-compose.yml (no engine needed)
@@ -40,7 +41,8 @@ pub fn setup(purpose: Purpose) -> Result {
     wasm_bindgen_cli()?;
     if purpose == Purpose::Test {
         apt_packages()?;
-        e2e_node_modules()?;
+        node_modules("tests/e2e")?;
+        node_modules("tests/vite-app")?;
     }
     Ok(())
 }
@@ -220,21 +222,22 @@ fn node_major() -> Option<u32> {
         .ok()
 }
 
-/// `npm ci` in tests/e2e when node_modules is missing or older than the lock file.
-fn e2e_node_modules() -> Result {
-    let dir = root().join("tests/e2e");
+/// `npm ci` in `folder` (tests/e2e, tests/vite-app) when its node_modules is missing or
+/// older than its lock file.
+fn node_modules(folder: &str) -> Result {
+    let dir = root().join(folder);
     let lock = dir.join("package-lock.json");
     let lock_time = mtime(&lock).ok_or_else(|| format!("{} is missing", lock.display()))?;
     match node_major() {
         Some(major) if major >= MIN_NODE_MAJOR => {}
         Some(major) => {
             return Err(format!(
-                "node {major} found; the e2e suite needs node {MIN_NODE_MAJOR} or newer"
+                "node {major} found; {folder} needs node {MIN_NODE_MAJOR} or newer"
             ))
         }
         None => {
             return Err(format!(
-                "node not found; the e2e suite needs node {MIN_NODE_MAJOR}+ with npm"
+                "node not found; {folder} needs node {MIN_NODE_MAJOR}+ with npm"
             ))
         }
     }
@@ -242,7 +245,7 @@ fn e2e_node_modules() -> Result {
     // `npm ci` writes node_modules/.package-lock.json last; fall back to the folder itself.
     let installed = mtime(&modules.join(".package-lock.json")).or_else(|| mtime(&modules));
     if installed.is_some_and(|t| t >= lock_time) {
-        println!("ok: tests/e2e/node_modules is up to date");
+        println!("ok: {folder}/node_modules is up to date");
         return Ok(());
     }
     if which("npm").is_none() {

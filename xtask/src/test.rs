@@ -2,7 +2,7 @@
 
 use crate::setup::{self, wasm_bindgen_version, Purpose, WASM_TARGET};
 use crate::util::{capture, cargo, command, header, root, run, target_dir, which, Result};
-use crate::wasm;
+use crate::{pack, wasm};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -66,6 +66,20 @@ fn pipeline(s: &mut Steps) -> Result {
             "warnings",
         ]))
     })?;
+    s.step("clippy (sipsimple --features native)", || {
+        run(cargo().args([
+            "clippy",
+            "-p",
+            "sipsimple",
+            "--features",
+            "native",
+            "--all-targets",
+            "-j2",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
     s.step("core builds for wasm32", || {
         run(cargo().args(["build", "-p", "sipsimple", "--target", WASM_TARGET]))
     })?;
@@ -93,8 +107,42 @@ fn pipeline(s: &mut Steps) -> Result {
             run(cargo().args(["test", "--workspace"]))
         })?;
     }
+    s.step("native driver and Kamailio interop", native_interop)?;
     s.step("container files", container_files)?;
+    let mut tarball = PathBuf::new();
+    s.step("pack (npm package)", || {
+        tarball = pack::pack()?;
+        Ok(())
+    })?;
+    s.step("vite app (tarball, tsc, vite build)", || {
+        pack::vite_app(&tarball)
+    })?;
     s.step("e2e (browser and peers)", e2e)
+}
+
+/// `sipsimple::native` (feature `native`): its unit tests and doctest, then
+/// `shared/tests/native_kamailio.rs` (Kamailio from `tests/kamailio/kamailio.cfg` and a SIPp
+/// UAS, both started by the test on loopback) inside the UDP egress guard, with the example
+/// binary that suite also runs built first.
+fn native_interop() -> Result {
+    let native = ["-p", "sipsimple", "--features", "native", "-j2"];
+    run(cargo().arg("test").args(native).args(["--lib", "native::"]))?;
+    // The workspace's doctest step builds without the feature: compile the driver's here.
+    run(cargo().arg("test").args(native).args(["--doc", "native"]))?;
+    run(cargo().arg("build").args(native).args([
+        "--example",
+        "simple_outbound_call",
+        "--test",
+        "native_kamailio",
+    ]))?;
+    let mut cmd = command(root().join("tests/tools/udp-egress-guard"));
+    cmd.arg(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .arg("test")
+        .args(native)
+        .args(["--test", "native_kamailio"])
+        // Missing peers fail the step instead of skipping the tests.
+        .env("SIPSIMPLE_REQUIRE_PEERS", "1");
+    run(&mut cmd)
 }
 
 /// The compose file parses under docker-compose 1.29, and the Dockerfile installs the
@@ -155,6 +203,7 @@ fn e2e() -> Result {
         .args(&files)
         .env("SIPSIMPLE_GATEWAY_BIN", &gateway)
         .env("SIPSIMPLE_WEB_DIR", root().join("web"))
+        .env("SIPSIMPLE_VITE_DIST", root().join("tests/vite-app/dist"))
         .env("CHROMIUM", "/usr/bin/chromium");
     run(&mut cmd)
 }

@@ -11,10 +11,17 @@ const ARTIFACT: &str = "sipsimple_wasm";
 /// Builds the browser module and runs wasm-bindgen into `web/pkg`; returns the path of
 /// the module wasm-bindgen wrote.
 pub fn build_web() -> Result<PathBuf> {
-    let version = wasm_bindgen_version()?;
-    let bindgen = find_wasm_bindgen(&version).ok_or_else(|| {
-        format!("wasm-bindgen {version} not found: run `cargo xtask setup --for run` first")
-    })?;
+    let built = build_module()?;
+    let out_dir = root().join("web/pkg");
+    let bound = bindgen(&built, &out_dir, &[])?;
+    println!("cargo's module:  {}  {}", size_of(&built)?, built.display());
+    println!("web/pkg module:  {}  {}", size_of(&bound)?, bound.display());
+    Ok(bound)
+}
+
+/// `cargo build` of the browser crate for wasm32 (profile wasm-release); returns the
+/// module cargo wrote.
+pub fn build_module() -> Result<PathBuf> {
     run(cargo().args([
         "build",
         "-p",
@@ -24,22 +31,34 @@ pub fn build_web() -> Result<PathBuf> {
         "--profile",
         PROFILE,
     ]))?;
-    let built = target_dir()
+    Ok(target_dir()
         .join(WASM_TARGET)
         .join(PROFILE)
-        .join(format!("{ARTIFACT}.wasm"));
-    let out_dir = root().join("web/pkg");
-    run(command(&bindgen)
-        .args(["--target", "web", "--out-dir"])
-        .arg(&out_dir)
-        .arg(&built))?;
-    let bound = out_dir.join(format!("{ARTIFACT}_bg.wasm"));
-    println!("cargo's module:  {}  {}", size_of(&built)?, built.display());
-    println!("web/pkg module:  {}  {}", size_of(&bound)?, bound.display());
-    Ok(bound)
+        .join(format!("{ARTIFACT}.wasm")))
 }
 
-fn size_of(path: &Path) -> Result<String> {
+/// `wasm-bindgen --target web` (plus `extra` flags) of `built` into `out_dir`; returns the
+/// path of the module it wrote (`sipsimple_wasm_bg.wasm`) — the glue is
+/// `sipsimple_wasm.js` beside it.
+pub fn bindgen(built: &Path, out_dir: &Path, extra: &[&str]) -> Result<PathBuf> {
+    let version = wasm_bindgen_version()?;
+    let bindgen = find_wasm_bindgen(&version).ok_or_else(|| {
+        format!("wasm-bindgen {version} not found: run `cargo xtask setup --for run` first")
+    })?;
+    run(command(&bindgen)
+        .args(["--target", "web"])
+        .args(extra)
+        .arg("--out-dir")
+        .arg(out_dir)
+        .arg(built))?;
+    Ok(out_dir.join(format!("{ARTIFACT}_bg.wasm")))
+}
+
+/// The glue's base name: wasm-bindgen writes `{ARTIFACT}.js`, `{ARTIFACT}.d.ts` and
+/// `{ARTIFACT}_bg.wasm`.
+pub const GLUE: &str = ARTIFACT;
+
+pub fn size_of(path: &Path) -> Result<String> {
     let meta = path
         .metadata()
         .map_err(|e| format!("{}: {e}", path.display()))?;

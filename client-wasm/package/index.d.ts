@@ -1,0 +1,498 @@
+// Type definitions for @sipsimple/client.
+//
+// Written by hand from client-wasm/src/lib.rs (the SIPApplication class) and
+// shared/src/notification.rs (the notifications and their data). `cargo xtask pack` checks
+// that every notification name those files emit appears here, and the Vite test app checks
+// with `tsc --strict` that every method of the generated class is declared here with
+// compatible parameters.
+
+// ---------------------------------------------------------------------------------------
+// Loading the WebAssembly module
+// ---------------------------------------------------------------------------------------
+
+/** Where the WebAssembly module comes from: a URL to fetch, a response, bytes or a compiled module. */
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+
+/** What `initSync` accepts: bytes or a compiled module. */
+export type SyncInitInput = BufferSource | WebAssembly.Module;
+
+/** The instantiated module's exports. Only `memory` is meant for applications (diagnostics). */
+export interface InitOutput {
+  /** The module's linear memory. */
+  readonly memory: WebAssembly.Memory;
+}
+
+/**
+ * Loads and instantiates the WebAssembly module. Call it once, and await it, before
+ * creating a {@link SIPApplication}; later calls return the same instance.
+ *
+ * Without an argument the module is fetched from `sipsimple_wasm_bg.wasm` beside the
+ * package's JavaScript (`new URL(..., import.meta.url)`, which bundlers such as Vite
+ * rewrite to the emitted asset). Pass `{ module_or_path }` to load it from elsewhere.
+ *
+ * @example
+ * import init, { SIPApplication } from '@sipsimple/client';
+ * await init();
+ */
+export default function init(
+  module_or_path?:
+    | { module_or_path: InitInput | Promise<InitInput> }
+    | InitInput
+    | Promise<InitInput>,
+): Promise<InitOutput>;
+
+/**
+ * Instantiates the module synchronously from bytes or a compiled `WebAssembly.Module`
+ * (browsers allow this only for small modules on the main thread; use it in workers).
+ */
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): InitOutput;
+
+// ---------------------------------------------------------------------------------------
+// Options and session attributes
+// ---------------------------------------------------------------------------------------
+
+/** Options of `new SIPApplication(options)`. */
+export interface SIPApplicationOptions {
+  /**
+   * The gateway's WebSocket URL, `ws://` or `wss://` (for example
+   * `wss://gateway.example.com/ws`); the connection uses the subprotocol `sip` (RFC 7118).
+   * Required.
+   */
+  server: string;
+  /** The account's SIP id, `user@domain` (for example `alice@sipsimple.local`). Required. */
+  id: string;
+  /** The digest password. Defaults to the empty string. */
+  password?: string;
+  /** The display name put in From headers. Optional. */
+  displayName?: string;
+  /** The digest user name when it differs from the id's user part. Optional. */
+  authUsername?: string;
+}
+
+/** The states of a session (the SIP SIMPLE middleware API's state diagram). */
+export type SessionState =
+  | 'NULL'
+  | 'CALLING'
+  | 'INCOMING'
+  | 'ACCEPTING'
+  | 'ESTABLISHED'
+  /** A local stream proposal is pending. */
+  | 'PROPOSING'
+  /** A remote stream proposal awaits an answer. */
+  | 'PROPOSED'
+  | 'TERMINATING'
+  | 'TERMINATED';
+
+/** Who caused something: this end (`local`) or the other (`remote`). */
+export type Originator = 'local' | 'remote';
+
+/** A session's attributes, as returned by {@link SIPApplication.session}. */
+export interface SessionInfo {
+  /** The session id (as returned by `connect` or carried by `SIPSessionNewIncoming`). */
+  id: number;
+  /** The current state. */
+  state: SessionState;
+  /** Whether this end placed the call (`outgoing`) or received it (`incoming`). */
+  direction: 'incoming' | 'outgoing';
+  /** This end's URI. */
+  local_uri: string;
+  /** The other end's URI. */
+  remote_uri: string;
+  /** The caller's URI. */
+  caller_uri: string;
+  /** The callee's URI. */
+  callee_uri: string;
+  /** The peer's `User-Agent` (or `Server`) header, `null` when it sent none. */
+  remote_user_agent: string | null;
+  /** Whether this end put the session on hold. */
+  on_hold_by_local: boolean;
+  /** Whether the other end put the session on hold. */
+  on_hold_by_remote: boolean;
+  /** Either of the two. */
+  on_hold: boolean;
+}
+
+// ---------------------------------------------------------------------------------------
+// Notifications
+// ---------------------------------------------------------------------------------------
+
+/** The sender of an account notification: the account, by its SIP id. */
+export interface AccountSender {
+  type: 'Account';
+  /** The account's SIP id (`alice@example.com`). */
+  id: string;
+}
+
+/** The sender of a session notification: the session, by its id. */
+export interface SessionSender {
+  type: 'Session';
+  /** The session id, as returned by `connect`. */
+  id: number;
+}
+
+/** The sender of a media stream notification: the stream, by its session and m-line. */
+export interface StreamSender {
+  type: 'Stream';
+  id: {
+    /** The session's id. */
+    session: number;
+    /** The position of the stream's m-line in the session's SDP. */
+    index: number;
+  };
+}
+
+/** The sender of the core's own application notifications (not emitted by the browser SDK yet). */
+export interface ApplicationSender {
+  type: 'Application';
+}
+
+/** The stream types of the middleware API: `"audio"`, `"chat"`, ... */
+export type StreamType = string;
+
+/** No data: the notification's `data` is an empty object. */
+export type NoData = Record<string, never>;
+
+/**
+ * The shape shared by all notifications: a `name`, the `sender` (`null` for the
+ * application's own), the `data` that goes with the name, and the time it was delivered.
+ */
+export interface NotificationOf<Name extends string, Sender, Data> {
+  /** The notification's name (the middleware API's names). */
+  name: Name;
+  /** Who sent it: `null` for the browser SDK's `SIPApplication*`, else the account, session or stream. */
+  sender: Sender;
+  /** The data of this notification name. */
+  data: Data;
+  /** When the SDK delivered it (the wall clock). */
+  timestamp: Date;
+}
+
+/** The WebSocket is open; the REGISTER is on its way. */
+export type SIPApplicationDidStart = NotificationOf<'SIPApplicationDidStart', null, NoData>;
+
+/** The WebSocket closed (after `stop()`, or lost); `code`/`reason` are the close event's. */
+export type SIPApplicationDidEnd = NotificationOf<'SIPApplicationDidEnd', null, {
+  /** The WebSocket close code (1005 after `stop()`, 1006 when the connection was lost). */
+  code: number;
+  /** The WebSocket close reason, often empty. */
+  reason: string;
+}>;
+
+/** The application is starting (declared by the core for native shells; the browser SDK does not emit it yet). */
+export type SIPApplicationWillStart = NotificationOf<'SIPApplicationWillStart', ApplicationSender, NoData>;
+
+/** The application is stopping (declared by the core for native shells; the browser SDK does not emit it yet). */
+export type SIPApplicationWillEnd = NotificationOf<'SIPApplicationWillEnd', ApplicationSender, NoData>;
+
+/** The account activated (declared by the core; the browser SDK does not emit it yet). */
+export type SIPAccountDidActivate = NotificationOf<'SIPAccountDidActivate', AccountSender, NoData>;
+
+/** The account deactivated (declared by the core; the browser SDK does not emit it yet). */
+export type SIPAccountDidDeactivate = NotificationOf<'SIPAccountDidDeactivate', AccountSender, NoData>;
+
+/** A REGISTER (or a refresh) succeeded. */
+export type SIPAccountRegistrationDidSucceed = NotificationOf<'SIPAccountRegistrationDidSucceed', AccountSender, {
+  /** Status code of the final response (2xx). */
+  code: number;
+  /** Reason phrase of the final response. */
+  reason: string;
+  /** The contact this user agent registered. */
+  contact_uri: string;
+  /** Every contact the registrar holds for the account. */
+  contact_uri_list: string[];
+  /** Seconds until the binding expires (the SDK refreshes it before). */
+  expires: number;
+}>;
+
+/** A REGISTER failed (403 for a wrong password); the SDK retries after `delay` seconds. */
+export type SIPAccountRegistrationDidFail = NotificationOf<'SIPAccountRegistrationDidFail', AccountSender, {
+  /** Status code, `null` when no response came (timeout, transport error). */
+  code: number | null;
+  /** Why it failed (the reason phrase, or a description). */
+  reason: string;
+  /** Seconds until the next attempt. */
+  delay: number;
+}>;
+
+/** The registration ended (after `unregister()` or `stop()`). */
+export type SIPAccountRegistrationDidEnd = NotificationOf<'SIPAccountRegistrationDidEnd', AccountSender, {
+  /** Status code of the response to the `Expires: 0` REGISTER, `null` if none came. */
+  code: number | null;
+  /** Its reason phrase, `null` if none came. */
+  reason: string | null;
+}>;
+
+/** A session changed state. */
+export type SIPSessionChangedState = NotificationOf<'SIPSessionChangedState', SessionSender, {
+  /** The state before. */
+  prev_state: SessionState;
+  /** The state now. */
+  state: SessionState;
+}>;
+
+/** `connect()` started an outgoing session. */
+export type SIPSessionNewOutgoing = NotificationOf<'SIPSessionNewOutgoing', SessionSender, {
+  /** The streams proposed (`"audio"`). */
+  streams: string[];
+}>;
+
+/** A new incoming session arrived: answer it with `accept(id)` or `reject(id, busy)`. */
+export type SIPSessionNewIncoming = NotificationOf<'SIPSessionNewIncoming', SessionSender, {
+  /** The streams the remote party proposed (`"audio"`). */
+  streams: string[];
+}>;
+
+/** The remote device is ringing (a 180 arrived). */
+export type SIPSessionGotRingIndication = NotificationOf<'SIPSessionGotRingIndication', SessionSender, NoData>;
+
+/** A final 2xx arrived (or `accept` was called); the session is about to start. */
+export type SIPSessionWillStart = NotificationOf<'SIPSessionWillStart', SessionSender, NoData>;
+
+/** The session is established. */
+export type SIPSessionDidStart = NotificationOf<'SIPSessionDidStart', SessionSender, NoData>;
+
+/** The session failed (rejected, cancelled, timed out); `SIPSessionDidEnd` follows. */
+export type SIPSessionDidFail = NotificationOf<'SIPSessionDidFail', SessionSender, {
+  /** Who failed it. */
+  originator: Originator;
+  /** The SIP status code (486, 603...), 0 for an internal error. */
+  code: number;
+  /** What happened. */
+  reason: string;
+}>;
+
+/** `end()` was called: the session is being torn down. */
+export type SIPSessionWillEnd = NotificationOf<'SIPSessionWillEnd', SessionSender, NoData>;
+
+/** The session ended. */
+export type SIPSessionDidEnd = NotificationOf<'SIPSessionDidEnd', SessionSender, {
+  /** Who ended it. */
+  originator: Originator;
+}>;
+
+/** The session was put on hold, by this end (`local`) or by the other (`remote`). */
+export type SIPSessionGotHoldRequest = NotificationOf<'SIPSessionGotHoldRequest', SessionSender, {
+  /** Who put the session on hold. */
+  originator: Originator;
+}>;
+
+/** The session was taken out of hold by the party that had put it on hold. */
+export type SIPSessionGotUnholdRequest = NotificationOf<'SIPSessionGotUnholdRequest', SessionSender, {
+  /** Who took the session out of hold. */
+  originator: Originator;
+}>;
+
+/** One party proposed to add streams to an established session (state PROPOSING or PROPOSED). */
+export type SIPSessionGotStreamProposal = NotificationOf<'SIPSessionGotStreamProposal', SessionSender, {
+  /** Who proposed. */
+  proposer: Originator;
+  /** The stream types proposed. */
+  streams: StreamType[];
+}>;
+
+/** A stream proposal was rejected (by the other party, or by this end for a remote proposal). */
+export type SIPSessionRejectedStreamProposal = NotificationOf<'SIPSessionRejectedStreamProposal', SessionSender, {
+  /** Who proposed. */
+  proposer: Originator;
+  /** Why it was rejected. */
+  reason: string;
+}>;
+
+/** A stream proposal was accepted; `SIPSessionGotStreamUpdate` follows. */
+export type SIPSessionAcceptedStreamProposal = NotificationOf<'SIPSessionAcceptedStreamProposal', SessionSender, {
+  /** Who proposed. */
+  proposer: Originator;
+}>;
+
+/** Streams were activated or deactivated. */
+export type SIPSessionGotStreamUpdate = NotificationOf<'SIPSessionGotStreamUpdate', SessionSender, {
+  /** The stream types active from now on, in m-line order. */
+  streams: StreamType[];
+}>;
+
+/** A media stream was initialized. */
+export type MediaStreamDidInitialize = NotificationOf<'MediaStreamDidInitialize', StreamSender, {
+  /** The stream's type. */
+  stream: StreamType;
+}>;
+
+/** A media stream started. */
+export type MediaStreamDidStart = NotificationOf<'MediaStreamDidStart', StreamSender, {
+  /** The stream's type. */
+  stream: StreamType;
+}>;
+
+/** A media stream failed; `MediaStreamDidEnd` follows. */
+export type MediaStreamDidFail = NotificationOf<'MediaStreamDidFail', StreamSender, {
+  /** The stream's type. */
+  stream: StreamType;
+  /** What went wrong. */
+  reason: string;
+}>;
+
+/** A media stream is about to end. */
+export type MediaStreamWillEnd = NotificationOf<'MediaStreamWillEnd', StreamSender, {
+  /** The stream's type. */
+  stream: StreamType;
+}>;
+
+/** A media stream ended. */
+export type MediaStreamDidEnd = NotificationOf<'MediaStreamDidEnd', StreamSender, {
+  /** The stream's type. */
+  stream: StreamType;
+}>;
+
+/**
+ * Every notification an observer can receive: a union discriminated by `name`, so that
+ * `switch (n.name)` narrows `n.data` and `n.sender`.
+ *
+ * @example
+ * app.addObserver((n) => {
+ *   switch (n.name) {
+ *     case 'SIPAccountRegistrationDidSucceed': console.log('expires in', n.data.expires); break;
+ *     case 'SIPSessionDidFail': console.log(n.sender.id, n.data.code, n.data.reason); break;
+ *   }
+ * });
+ */
+export type Notification =
+  | SIPApplicationWillStart
+  | SIPApplicationDidStart
+  | SIPApplicationWillEnd
+  | SIPApplicationDidEnd
+  | SIPAccountDidActivate
+  | SIPAccountDidDeactivate
+  | SIPAccountRegistrationDidSucceed
+  | SIPAccountRegistrationDidFail
+  | SIPAccountRegistrationDidEnd
+  | SIPSessionChangedState
+  | SIPSessionNewOutgoing
+  | SIPSessionNewIncoming
+  | SIPSessionGotRingIndication
+  | SIPSessionWillStart
+  | SIPSessionDidStart
+  | SIPSessionDidFail
+  | SIPSessionWillEnd
+  | SIPSessionDidEnd
+  | SIPSessionGotHoldRequest
+  | SIPSessionGotUnholdRequest
+  | SIPSessionGotStreamProposal
+  | SIPSessionRejectedStreamProposal
+  | SIPSessionAcceptedStreamProposal
+  | SIPSessionGotStreamUpdate
+  | MediaStreamDidInitialize
+  | MediaStreamDidStart
+  | MediaStreamDidFail
+  | MediaStreamWillEnd
+  | MediaStreamDidEnd;
+
+/** Every notification name. */
+export type NotificationName = Notification['name'];
+
+/** The notification of one name: `NotificationNamed<'SIPSessionDidFail'>`. */
+export type NotificationNamed<N extends NotificationName> = Extract<Notification, { name: N }>;
+
+/** An observer: called with every notification, synchronously, in order. */
+export type Observer = (notification: Notification) => void;
+
+// ---------------------------------------------------------------------------------------
+// The application
+// ---------------------------------------------------------------------------------------
+
+/**
+ * The application: one account, its registration and its sessions, over one WebSocket to
+ * the gateway. Create it after `await init()`.
+ *
+ * Methods that act on a session throw an `Error` for an unknown id or a command the
+ * session's state does not allow.
+ */
+export class SIPApplication {
+  /**
+   * Creates the application (nothing is sent until `start()`).
+   * @throws Error when `options.server` is missing or not a `ws://`/`wss://` URL, or
+   *   `options.id` is missing or not a valid `user@domain`.
+   */
+  constructor(options: SIPApplicationOptions);
+
+  /** Frees the WebAssembly memory of the application; do not use it afterwards. */
+  free(): void;
+
+  /** The account's address of record, `sip:user@domain`. */
+  readonly aor: string;
+
+  /**
+   * Adds an observer, called synchronously with every notification. An observer may call
+   * back into the application; an exception it throws is logged to the console.
+   */
+  addObserver(handler: Observer): void;
+
+  /** Removes an observer added with `addObserver` (the same function object). */
+  removeObserver(handler: Observer): void;
+
+  /**
+   * Opens the WebSocket, then registers. Resolves once the WebSocket is open and the
+   * REGISTER is on its way (`SIPApplicationDidStart`); registration's outcome comes as
+   * `SIPAccountRegistrationDidSucceed` or `SIPAccountRegistrationDidFail`.
+   * @throws Error when the application was already started (synchronously).
+   * @returns a promise that rejects with an `Error` when the connection fails or closes
+   *   before opening.
+   */
+  start(): Promise<void>;
+
+  /**
+   * Unregisters, then closes the WebSocket as soon as the registrar answered (after 2 s at
+   * most): `SIPAccountRegistrationDidEnd`, then `SIPApplicationDidEnd`. After that
+   * notification `start()` may be called again.
+   */
+  stop(): void;
+
+  /** Registers the account again (after `unregister()` or a failure). */
+  register(): void;
+
+  /** Removes the registration (`SIPAccountRegistrationDidEnd` follows). */
+  unregister(): void;
+
+  /**
+   * Starts an outgoing session (INVITE) and returns its id; the session's notifications
+   * carry `sender: {type: "Session", id}`.
+   * @param target `sip:bob@example.com`, or `bob@example.com`.
+   * @param sdp the SDP offer to send (e.g. an `RTCPeerConnection`'s local description);
+   *   without it a placeholder audio offer is sent.
+   * @throws Error for a target that is not a SIP URI.
+   */
+  connect(target: string, sdp?: string): number;
+
+  /**
+   * Ends a session: CANCEL while calling, 603 Decline while incoming, BYE once
+   * established.
+   * @throws Error in the NULL, TERMINATING and TERMINATED states.
+   */
+  end(session: number): void;
+
+  /**
+   * Accepts an incoming session (`SIPSessionNewIncoming`).
+   * @param sdpAnswer the page's WebRTC answer to `remoteSdp(session)`; omitted, the SDK
+   *   answers with a placeholder SDP.
+   */
+  accept(session: number, sdpAnswer?: string | null): void;
+
+  /** Rejects an incoming session: 486 Busy Here when `busy`, else 603 Decline. */
+  reject(session: number, busy: boolean): void;
+
+  /** Puts an established session on hold (re-INVITE; `SIPSessionGotHoldRequest` follows). */
+  hold(session: number): void;
+
+  /** Takes a session off hold (re-INVITE; `SIPSessionGotUnholdRequest` follows). */
+  unhold(session: number): void;
+
+  /** The peer's SDP in effect for a session (its offer while incoming); `undefined` if none. */
+  remoteSdp(session: number): string | undefined;
+
+  /** This end's SDP in effect for a session; `undefined` if none. */
+  localSdp(session: number): string | undefined;
+
+  /** The state of a session; `undefined` for an unknown id. */
+  sessionState(session: number): SessionState | undefined;
+
+  /** A session's attributes; `undefined` for an unknown id. */
+  session(session: number): SessionInfo | undefined;
+}

@@ -1,0 +1,8 @@
+// @sipsimple/client: the package's entry point.
+//
+// The module itself is wasm-bindgen's `--target web` glue (sipsimple_wasm.js), which finds
+// its WebAssembly file with `new URL('sipsimple_wasm_bg.wasm', import.meta.url)`: bundlers
+// (Vite, webpack 5, Rollup with a URL plugin, esbuild with a file loader) copy the file and
+// rewrite the URL; without a bundler the browser fetches it beside this file.
+// The public types are the hand-written index.d.ts, not the generated sipsimple_wasm.d.ts.
+export { default, initSync, SIPApplication } from './sipsimple_wasm.js';
