@@ -212,6 +212,12 @@ export type SIPAccountRegistrationDidFail = NotificationOf<'SIPAccountRegistrati
   reason: string;
   /** Seconds until the next attempt. */
   delay: number;
+  /**
+   * The next outbound route the account will try (from its ordered route list), or `null`
+   * when there is none or the same route is retried. The browser client has one gateway URL,
+   * so this is `null` there.
+   */
+  next_route: { host: string; port: number | null; transport: string } | null;
 }>;
 
 /** The registration ended (after `unregister()` or `stop()`). */

@@ -110,6 +110,10 @@ pub enum Event {
         code: Option<u16>,
         /// Why it failed.
         reason: String,
+        /// The route the next attempt goes through (the seed's `next_route`): the next of
+        /// the account's routes after a REGISTER that got no response, else the one in use;
+        /// `None` when the account has no routes (the shell resolves the domain itself).
+        next_route: Option<crate::settings::Route>,
         /// Seconds until the next attempt.
         delay: f64,
     },

@@ -2,6 +2,12 @@
 //! Too Brief` (§10.2.8), refresh before expiry, retry with back-off after failures, and
 //! unregistration. Notifications: SIPAccountRegistrationDidSucceed/DidFail/DidEnd.
 //!
+//! Over WebSocket the registration asks for RFC 5626 outbound (§4.2: `Supported: outbound`,
+//! `+sip.instance`, `reg-id=1`) and notes whether the registrar's 2xx accepted it. A flow
+//! that closes while outbound is in use counts as a failed registration (§4.5): the back-off
+//! says when to retry, and a reopened flow re-registers at once. A REGISTER that gets no
+//! response moves to the account's next route (failover, the seed's `next_route`).
+//!
 //! Each REGISTER is a non-INVITE client transaction of the user agent's transaction layer:
 //! Timer F (64·T1) reports a registrar that never answers, Timer E retransmits on UDP.
 
@@ -9,7 +15,7 @@ use crate::auth::Challenge;
 use crate::dialog::cseq_of;
 use crate::notification::Event;
 use crate::session::Failure;
-use crate::sip::{Message, NameAddr, Uri};
+use crate::sip::{split_list, Message, NameAddr, Uri};
 use crate::time::Time;
 use crate::transaction::TransactionId;
 use crate::ua::{Ctx, ALLOW};
@@ -19,6 +25,9 @@ use core::time::Duration;
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
 /// Wait after the first failure.
 const FIRST_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// Wait before trying a route not yet tried since the last success: time for the shell to
+/// connect there (it may call `handle_transport_opened` sooner).
+pub const ROUTE_SWITCH_DELAY: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 struct Pending {
@@ -53,6 +62,10 @@ pub struct Registration {
     registered: bool,
     /// Expires value asked for (changes after a 423).
     expires: u32,
+    /// The last 2xx accepted RFC 5626 outbound.
+    outbound: bool,
+    /// Consecutive REGISTERs without a response, for the route failover.
+    route_misses: usize,
 }
 
 impl Registration {
@@ -68,6 +81,8 @@ impl Registration {
             wanted: false,
             registered: false,
             expires: ctx.cfg.register_expires,
+            outbound: false,
+            route_misses: 0,
         }
     }
 
@@ -99,10 +114,19 @@ impl Registration {
         req.push_header("Call-ID", self.call_id.clone());
         req.push_header("CSeq", format!("{} REGISTER", self.cseq));
         let mut contact = NameAddr::new(ctx.contact.clone());
+        if ctx.cfg.transport.is_websocket() {
+            // RFC 5626 §4.2.1: one flow, registered under a stable instance id.
+            let instance = format!("\"<{}>\"", ctx.instance_id);
+            contact.set_param("+sip.instance", Some(&instance));
+            contact.set_param("reg-id", Some("1"));
+        }
         contact.set_param("expires", Some(&expires.to_string()));
         req.push_header("Contact", contact.to_string());
         req.push_header("Expires", expires.to_string());
         req.push_header("Allow", ALLOW);
+        if ctx.cfg.transport.is_websocket() {
+            req.push_header("Supported", "path, outbound");
+        }
         let answered = if let Some(auth) = &mut self.auth {
             auth.nc += 1;
             let cnonce = ctx.rng.token(16);
@@ -243,6 +267,15 @@ impl Registration {
         }
         self.registered = true;
         self.failures = 0;
+        self.route_misses = 0;
+        // RFC 5626 §4.2.1: the registrar says it did outbound with `Require: outbound`;
+        // some put it in Supported only.
+        self.outbound = ctx.cfg.transport.is_websocket()
+            && ["Require", "Supported"].iter().any(|h| {
+                msg.header_lines(h)
+                    .flat_map(split_list)
+                    .any(|t| t.eq_ignore_ascii_case("outbound"))
+            });
         ctx.notify(
             ctx.account_sender(),
             Event::SIPAccountRegistrationDidSucceed {
@@ -275,14 +308,26 @@ impl Registration {
         }
         self.registered = false;
         self.failures += 1;
-        let delay = FIRST_RETRY_DELAY
+        let mut delay = FIRST_RETRY_DELAY
             .saturating_mul(1 << (self.failures - 1).min(4))
             .min(MAX_RETRY_DELAY);
+        let routes = ctx.cfg.routes.len();
+        if code.is_none() && routes > 1 {
+            // No response: the route may be down, so fail over to the next one, at once
+            // while some route has not been tried since the last success.
+            self.route_misses += 1;
+            ctx.route_index = (ctx.route_index + 1) % routes;
+            ctx.route_switch = Some(ctx.route_index);
+            if self.route_misses < routes {
+                delay = ROUTE_SWITCH_DELAY;
+            }
+        }
         ctx.notify(
             ctx.account_sender(),
             Event::SIPAccountRegistrationDidFail {
                 code,
                 reason,
+                next_route: ctx.cfg.routes.get(ctx.route_index).cloned(),
                 delay: delay.as_secs_f64(),
             },
         );
@@ -307,6 +352,32 @@ impl Registration {
                 };
                 self.fail(ctx, now, None, reason.into(), p.expires);
             }
+        }
+    }
+
+    /// Whether the last 2xx accepted RFC 5626 outbound.
+    pub(crate) fn outbound(&self) -> bool {
+        self.outbound
+    }
+
+    /// The flow closed. With outbound in use the binding is gone with it (RFC 5626 §4.5):
+    /// report the failure, with the back-off, unless a pending REGISTER just did.
+    pub(crate) fn on_flow_closed(&mut self, ctx: &mut Ctx, now: Time) {
+        if self.outbound && self.registered && self.wanted && self.pending.is_none() {
+            self.fail(ctx, now, None, "Transport closed".into(), self.expires);
+        }
+    }
+
+    /// The flow is open again (or on a new route): register now rather than after the
+    /// back-off (RFC 5626 §4.5) after a first failure, on a route not tried since the last
+    /// success, or when nothing is scheduled; after repeated failures the back-off stands.
+    pub(crate) fn on_flow_opened(&mut self, ctx: &mut Ctx, now: Time) {
+        if !self.wanted || self.pending.is_some() {
+            return;
+        }
+        let untried_route = self.route_misses > 0 && self.route_misses < ctx.cfg.routes.len();
+        if self.failures <= 1 || untried_route || self.next_attempt.is_none() {
+            self.send(ctx, now, self.expires);
         }
     }
 

@@ -20,9 +20,8 @@
 //! milliseconds; the core's randomness is seeded
 //! from std's per-process random hasher keys mixed with the clock.
 //!
-//! The core writes an RFC 7118 `.invalid` host in Via and Contact; on UDP and TCP the
-//! driver replaces it with the socket's local address on the way out (and back on the way
-//! in), until [`AccountConfig`] can carry the local address itself (see `sent_by.rs`).
+//! The driver sets [`AccountConfig::local_addr`] to the socket's local address, so that the
+//! core writes it in Via sent-by, the Contact and the placeholder SDP.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -45,13 +44,11 @@
 //! ```
 
 mod flow;
-mod sent_by;
 
 use crate::notification::Notification;
 use crate::time::Time;
 use crate::ua::{AccountConfig, Error, Output, Transport, UserAgent};
 use flow::{Flow, Received};
-use sent_by::SentBy;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -322,7 +319,6 @@ fn seed(origin: Instant) -> u64 {
 struct Loop {
     ua: UserAgent,
     flow: Flow,
-    sent_by: Option<SentBy>,
     local: SocketAddr,
     origin: Instant,
     notify: mpsc::UnboundedSender<TimedNotification>,
@@ -352,28 +348,22 @@ impl Loop {
             }
         };
         let local = flow.local_addr()?;
+        account.local_addr = Some((local.ip().to_string(), local.port()));
         let origin = Instant::now();
         let ua = UserAgent::new(account, seed(origin))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        let sent_by = SentBy::new(&ua.contact().host, local);
         Ok(Loop {
             ua,
             flow,
-            sent_by,
             local,
             origin,
             notify,
         })
     }
 
-    /// The local address and the Contact URI as it goes on the wire.
+    /// The local address and the Contact URI.
     fn addresses(&self) -> (SocketAddr, String) {
-        let contact = self.ua.contact();
-        let wire = match &self.sent_by {
-            Some(s) => contact.to_string().replace(&contact.host, s.real()),
-            None => contact.to_string(),
-        };
-        (self.local, wire)
+        (self.local, self.ua.contact().to_string())
     }
 
     fn now(&self) -> Time {
@@ -405,10 +395,6 @@ impl Loop {
                 received = self.flow.recv() => match received {
                     Received::Messages(messages) => {
                         for msg in messages {
-                            let msg = match &self.sent_by {
-                                Some(s) => s.incoming(msg),
-                                None => msg,
-                            };
                             let now = self.now();
                             self.ua.handle_input(now, &msg);
                         }
@@ -433,20 +419,12 @@ impl Loop {
         while let Some(output) = self.ua.poll_output() {
             match output {
                 Output::Transmit(bytes) => {
-                    let bytes = match &self.sent_by {
-                        Some(s) => s.outgoing(bytes),
-                        None => bytes,
-                    };
                     // A failed send is a lost message: the transactions retransmit or
                     // time out, as for a datagram lost on the way; a broken TCP
                     // connection also shows up on the read side.
                     let _ = self.flow.send(&bytes).await;
                 }
-                Output::Notification(n) => {
-                    let notification = match &self.sent_by {
-                        Some(s) => s.notification(n),
-                        None => n,
-                    };
+                Output::Notification(notification) => {
                     // Nobody listening is not an error of the protocol.
                     let _ = self.notify.send(TimedNotification {
                         timestamp: SystemTime::now(),

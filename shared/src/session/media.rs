@@ -156,11 +156,21 @@ pub(crate) fn offer_holds(offer: &str) -> bool {
 
 /// What we offer and answer when the shell has no media of its own: one audio stream with
 /// G.711 and telephone-event on the discard port, so that peers can negotiate and hold
-/// works, though no media flows. The address is `host`, the user agent's `.invalid` name
-/// (RFC 6761: it never resolves): `0.0.0.0` would read as an RFC 2543 hold (RFC 3264 §8.4).
+/// works, though no media flows. The address is `host`: the account's local address on
+/// UDP/TCP/TLS, else the user agent's `.invalid` name (RFC 6761: it never resolves);
+/// `0.0.0.0` would read as an RFC 2543 hold (RFC 3264 §8.4). An IPv6 host (with or without
+/// brackets) is written bare with address type `IP6` (RFC 8866 §5.7).
 pub(crate) fn placeholder_capabilities(rng: &mut Rng, host: &str) -> LocalCapabilities {
     let id = (rng.next_u64() >> 12).to_string();
-    let mut caps = LocalCapabilities::new(Origin::new("-", id, 1, host), Connection::ip4(host));
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let (origin, connection) = if bare.contains(':') {
+        let mut o = Origin::new("-", id, 1, bare);
+        o.addr_type = "IP6".to_string();
+        (o, Connection::ip6(bare))
+    } else {
+        (Origin::new("-", id, 1, host), Connection::ip4(host))
+    };
+    let mut caps = LocalCapabilities::new(origin, connection);
     caps.session_name = "sipsimple-rs".to_string();
     let mut audio = MediaCapabilities::rtp(
         MediaType::Audio,

@@ -86,7 +86,7 @@ impl Session {
     pub(super) fn stream_config(&mut self, ctx: &Ctx) -> StreamConfig {
         self.stream_seq += 1;
         StreamConfig::new(
-            ctx.via_host.clone(),
+            ctx.local_host.clone(),
             format!("{}{}", self.local_tag, self.stream_seq),
         )
     }
@@ -129,7 +129,7 @@ impl Session {
 
     /// Builds the first offer from streams of `types` (one m-line each).
     pub(super) fn initial_offer(&mut self, ctx: &mut Ctx, types: &[&str]) -> String {
-        let mut sd = media::empty_description(&mut ctx.rng, &ctx.via_host);
+        let mut sd = media::empty_description(&mut ctx.rng, &ctx.local_host);
         for t in types {
             let cfg = self.stream_config(ctx);
             if let Some(stream) = ctx.registry.create(t, &cfg) {
@@ -149,7 +149,7 @@ impl Session {
         accept: &[&str],
     ) -> Option<String> {
         let offer = media::parse(offer)?;
-        let mut sd = media::empty_description(&mut ctx.rng, &ctx.via_host);
+        let mut sd = media::empty_description(&mut ctx.rng, &ctx.local_host);
         let mut taken: Vec<&'static str> = Vec::new();
         self.streams.clear();
         for i in 0..offer.media.len() {

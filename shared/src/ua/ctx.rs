@@ -29,10 +29,19 @@ pub(crate) struct Ctx {
     pub out: VecDeque<Output>,
     /// Our address-of-record, `sip:user@domain`.
     pub aor: Uri,
-    /// The `.invalid` host RFC 7118 §5.2 has us put in Via and Contact.
-    pub via_host: String,
+    /// Our host for SDP and streams: the configured local address on UDP/TCP/TLS, else the
+    /// `.invalid` name RFC 7118 §5.2 has us use.
+    pub local_host: String,
+    /// Via's sent-by: `host:port` of the local address, or the `.invalid` name.
+    pub sent_by: String,
     /// The Contact URI we register and put in dialogs.
     pub contact: Uri,
+    /// The RFC 5626 instance id, `urn:uuid:...`.
+    pub instance_id: String,
+    /// The index of the route in use in `cfg.routes`.
+    pub route_index: usize,
+    /// A route change the shell has not taken yet.
+    pub route_switch: Option<usize>,
     pub layer: TransactionLayer,
     /// The one flow, as the transaction layer sees it.
     pub flow: Dest,
@@ -54,7 +63,7 @@ impl Ctx {
         format!(
             "SIP/2.0/{} {};branch={branch};rport",
             self.cfg.transport.kind().via_name(),
-            self.via_host
+            self.sent_by
         )
     }
 

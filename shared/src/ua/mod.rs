@@ -21,8 +21,10 @@ pub(crate) use ctx::{Ctx, Owner};
 use crate::dialog::{tag_of, uac};
 use crate::notification::{Notification, SessionState};
 use crate::registration::Registration;
+pub use crate::registration::ROUTE_SWITCH_DELAY;
 use crate::rng::Rng;
 use crate::session::{Failure, Session as Sess};
+use crate::settings::Route;
 use crate::sip::{split_list, Message, Uri};
 use crate::stream::{MediaStreamRegistry, AUDIO, CHAT};
 use crate::time::Time;
@@ -46,6 +48,8 @@ pub enum Transport {
     Udp,
     /// TCP (RFC 3261 §18).
     Tcp,
+    /// TLS over TCP (RFC 3261 §18, §26.2).
+    Tls,
 }
 
 impl Transport {
@@ -56,6 +60,7 @@ impl Transport {
             Transport::Wss => TransportKind::Wss,
             Transport::Udp => TransportKind::Udp,
             Transport::Tcp => TransportKind::Tcp,
+            Transport::Tls => TransportKind::Tls,
         }
     }
 
@@ -64,10 +69,17 @@ impl Transport {
         self.kind().is_reliable()
     }
 
+    /// Whether this is SIP over WebSocket, whose client cannot be reached but over its own
+    /// flow: it writes an `.invalid` host (RFC 7118 §5) and registers with RFC 5626 outbound.
+    pub fn is_websocket(self) -> bool {
+        matches!(self, Transport::Ws | Transport::Wss)
+    }
+
     fn contact_param(self) -> Option<&'static str> {
         match self {
             Transport::Ws | Transport::Wss => Some("ws"),
             Transport::Tcp => Some("tcp"),
+            Transport::Tls => Some("tls"),
             Transport::Udp => None,
         }
     }
@@ -90,6 +102,20 @@ pub struct AccountConfig {
     pub register_expires: u32,
     /// The User-Agent header value.
     pub user_agent: String,
+    /// The local address of the flow's socket, `(host, port)` (an IPv6 host without
+    /// brackets), written in Via sent-by, the Contact and the placeholder SDP's `o=`/`c=` on
+    /// UDP, TCP and TLS (RFC 3261 §18.1.1, §8.1.1.8). Ignored over WebSocket, which always
+    /// writes an `.invalid` host (RFC 7118 §5); without it, every transport does.
+    pub local_addr: Option<(String, u16)>,
+    /// The RFC 5626 instance id (`urn:uuid:...`, without angle brackets) a WebSocket flow
+    /// registers with. Generated from the seed when absent; read it back with
+    /// [`UserAgent::instance_id`] and persist it so that it stays stable across restarts.
+    pub instance_id: Option<String>,
+    /// The outbound proxies to try in order (the settings' `sip.outbound_proxy`). The core
+    /// opens no sockets: when a REGISTER gets no response it moves to the next one and says
+    /// so in `SIPAccountRegistrationDidFail`'s `next_route` and in
+    /// [`UserAgent::poll_route_switch`]; the shell then connects there.
+    pub routes: Vec<Route>,
 }
 
 impl AccountConfig {
@@ -103,6 +129,9 @@ impl AccountConfig {
             transport: Transport::Ws,
             register_expires: 600,
             user_agent: concat!("sipsimple-rs/", env!("CARGO_PKG_VERSION")).to_string(),
+            local_addr: None,
+            instance_id: None,
+            routes: Vec::new(),
         }
     }
 }
@@ -171,6 +200,23 @@ pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE";
 /// How many ended sessions stay readable (attributes, `stop_time`) after TERMINATED.
 pub const ENDED_SESSIONS_KEPT: usize = 32;
 
+/// How long established sessions outlive a closed flow while RFC 5626 outbound is in use:
+/// if the shell reopens it ([`UserAgent::handle_transport_opened`]) within this time, they
+/// go on; otherwise they end with reason "Transport closed".
+pub const FLOW_RECOVERY: Duration = Duration::from_secs(32);
+
+/// Mixed into the seed for the generator of the instance id.
+const INSTANCE_SEED: u64 = 0x5626_5626_5626_5626;
+
+/// A route the shell must now use ([`UserAgent::poll_route_switch`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSwitch {
+    /// Its index in [`AccountConfig::routes`].
+    pub index: usize,
+    /// The route.
+    pub route: Route,
+}
+
 /// ACKs already sent for 2xx that no session wanted, by INVITE transaction and To tag.
 type Orphans = BTreeMap<TransactionId, Vec<(String, Message)>>;
 
@@ -182,6 +228,8 @@ pub struct UserAgent {
     sessions: Vec<Sess>,
     next_session: u64,
     orphans: Orphans,
+    /// While the flow is down with outbound in use: when the sessions kept alive end.
+    flow_deadline: Option<Time>,
 }
 
 impl UserAgent {
@@ -195,11 +243,42 @@ impl UserAgent {
         let aor = Uri::parse(&format!("sip:{user}@{domain}"))
             .map_err(|_| Error::BadAccountId(cfg.id.clone()))?;
         let mut rng = Rng::from_seed(seed);
-        let via_host = format!("{}.invalid", rng.token(12));
-        let mut contact = Uri::sip(Some(&rng.letters(8)), &via_host);
+        let invalid = format!("{}.invalid", rng.token(12));
+        let user = rng.letters(8);
+        let websocket = cfg.transport.is_websocket();
+        // RFC 7118 §5: a WebSocket client cannot be reached but over its flow, so its host
+        // is an `.invalid` name; other transports write the socket's address when known.
+        let local = cfg.local_addr.clone().filter(|_| !websocket);
+        let (local_host, sent_by, mut contact) = match local {
+            Some((host, port)) => {
+                let host = if host.contains(':') && !host.starts_with('[') {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
+                let mut contact = Uri::sip(Some(&user), &host);
+                contact.port = Some(port);
+                (host.clone(), format!("{host}:{port}"), contact)
+            }
+            None => (
+                invalid.clone(),
+                invalid.clone(),
+                Uri::sip(Some(&user), &invalid),
+            ),
+        };
         if let Some(t) = cfg.transport.contact_param() {
             contact.set_param("transport", Some(t));
         }
+        if websocket {
+            // RFC 5626 §5.4 (and RFC 7118 §6): requests to us come back over this flow.
+            contact.set_param("ob", None);
+        }
+        // A generator of its own, so that the main one draws the same values with or
+        // without a configured instance id.
+        let instance_id = cfg
+            .instance_id
+            .clone()
+            .unwrap_or_else(|| uuid_urn(&mut Rng::from_seed(seed ^ INSTANCE_SEED)));
         // The shell does not tell where a message came from beyond "the flow": leave the
         // proxy's Via as it wrote it.
         let timers = Config {
@@ -213,8 +292,12 @@ impl UserAgent {
             rng,
             out: VecDeque::new(),
             aor,
-            via_host,
+            local_host,
+            sent_by,
             contact,
+            instance_id,
+            route_index: 0,
+            route_switch: None,
             layer,
             flow,
             events: VecDeque::new(),
@@ -229,6 +312,7 @@ impl UserAgent {
             sessions: Vec::new(),
             next_session: 1,
             orphans: BTreeMap::new(),
+            flow_deadline: None,
         })
     }
 
@@ -240,6 +324,39 @@ impl UserAgent {
     /// The Contact URI this user agent registers.
     pub fn contact(&self) -> &Uri {
         &self.ctx.contact
+    }
+
+    /// The RFC 5626 instance id (`urn:uuid:...`) of this account: the configured one, or the
+    /// one generated from the seed, which the shell should persist and configure next time.
+    pub fn instance_id(&self) -> &str {
+        &self.ctx.instance_id
+    }
+
+    /// Whether the registrar accepted RFC 5626 outbound for the current registration (its
+    /// 2xx had `outbound` in `Require` or `Supported`). Only WebSocket flows ask for it.
+    pub fn outbound_in_use(&self) -> bool {
+        self.registration.outbound()
+    }
+
+    /// The index in [`AccountConfig::routes`] of the route in use (0 without routes).
+    pub fn route_index(&self) -> usize {
+        self.ctx.route_index
+    }
+
+    /// The route in use, if the account has routes.
+    pub fn current_route(&self) -> Option<&Route> {
+        self.ctx.cfg.routes.get(self.ctx.route_index)
+    }
+
+    /// The route the shell must switch its flow to, once per change: after a REGISTER got
+    /// no response (timeout or transport error) the core moves to the next route of
+    /// [`AccountConfig::routes`], as `SIPAccountRegistrationDidFail`'s `next_route` says.
+    /// The shell connects there and calls [`handle_transport_opened`](Self::handle_transport_opened);
+    /// the REGISTER goes out then, or after the notification's `delay` at the latest.
+    pub fn poll_route_switch(&mut self) -> Option<RouteSwitch> {
+        let index = self.ctx.route_switch.take()?;
+        let route = self.ctx.cfg.routes.get(index)?.clone();
+        Some(RouteSwitch { index, route })
     }
 
     /// Starts registering, and keeps the registration refreshed.
@@ -483,6 +600,11 @@ impl UserAgent {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Time) {
+        if self.flow_deadline.is_some_and(|t| now >= t) {
+            // The flow did not come back in time: the sessions kept alive end now.
+            self.flow_deadline = None;
+            self.close_sessions(now);
+        }
         self.ctx.layer.handle_input(now, Input::Timeout);
         self.ctx.acting = Some(Owner::Registration);
         self.registration.on_timeout(&mut self.ctx, now);
@@ -494,13 +616,51 @@ impl UserAgent {
     }
 
     /// The flow closed: pending transactions fail now rather than at their timers, and the
-    /// sessions end (DidFail with code 0).
+    /// sessions end (DidFail with code 0, "Transport closed").
+    ///
+    /// With RFC 5626 outbound in use ([`outbound_in_use`](Self::outbound_in_use)) the flow
+    /// is expected back (§4.5): the registration reports the failure
+    /// (`SIPAccountRegistrationDidFail` with the back-off as `delay`, after which the shell
+    /// should have reconnected), and established sessions are kept for [`FLOW_RECOVERY`];
+    /// if [`handle_transport_opened`](Self::handle_transport_opened) is not called by then
+    /// they end as above.
     pub fn handle_transport_closed(&mut self, now: Time) {
+        let outbound = self.registration.outbound();
         let dest = self.ctx.flow.clone();
         self.ctx
             .layer
             .handle_input(now, Input::TransportError { dest });
         self.run(now);
+        self.ctx.acting = Some(Owner::Registration);
+        self.registration.on_flow_closed(&mut self.ctx, now);
+        self.run(now);
+        if outbound {
+            self.flow_deadline = Some(now + FLOW_RECOVERY);
+            for s in &mut self.sessions {
+                if s.state() != SessionState::Established {
+                    self.ctx.acting = Some(Owner::Session(s.id()));
+                    s.on_transport_closed(&mut self.ctx, now);
+                }
+            }
+            self.run(now);
+        } else {
+            self.close_sessions(now);
+        }
+    }
+
+    /// The shell (re)opened the flow, after a close or a route switch: sessions kept alive
+    /// across the drop go on, and the registration is renewed at once (RFC 5626 §4.5) after
+    /// a first failure or on a route not tried since the last success; after repeated
+    /// failures it waits for the back-off the last `SIPAccountRegistrationDidFail` gave.
+    pub fn handle_transport_opened(&mut self, now: Time) {
+        self.flow_deadline = None;
+        self.ctx.acting = Some(Owner::Registration);
+        self.registration.on_flow_opened(&mut self.ctx, now);
+        self.run(now);
+    }
+
+    /// Ends every session on a closed flow.
+    fn close_sessions(&mut self, now: Time) {
         for s in &mut self.sessions {
             self.ctx.acting = Some(Owner::Session(s.id()));
             s.on_transport_closed(&mut self.ctx, now);
@@ -519,6 +679,7 @@ impl UserAgent {
         self.registration
             .next_timeout()
             .into_iter()
+            .chain(self.flow_deadline)
             .chain(self.ctx.layer.poll_timeout())
             .chain(sessions)
             .min()
@@ -739,4 +900,20 @@ fn unsupported_extensions(msg: &Message) -> Option<String> {
     }
     let tags: Vec<&str> = msg.header_lines("Require").flat_map(split_list).collect();
     (!tags.is_empty()).then(|| tags.join(", "))
+}
+
+/// A random (version 4) UUID as an RFC 4122 URN, for RFC 5626's `+sip.instance`.
+fn uuid_urn(rng: &mut Rng) -> String {
+    let (a, b) = (rng.next_u64(), rng.next_u64());
+    // Version 4 in the high nibble of octet 6, variant 10 in the top bits of octet 8.
+    let a = (a & !0xf000) | 0x4000;
+    let b = (b & !(0b11 << 62)) | (0b10 << 62);
+    format!(
+        "urn:uuid:{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xffff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
 }

@@ -38,6 +38,9 @@ pub struct Proxy {
     pub users: BTreeMap<String, String>,
     /// Challenge INVITEs with 407 until they carry valid Proxy-Authorization.
     pub challenge_invites: bool,
+    /// Act as an RFC 5626 registrar: a 2xx to a REGISTER that supports outbound carries
+    /// `Require: outbound`.
+    pub outbound: bool,
     /// Location service: user → (contact, flow).
     bindings: BTreeMap<String, (Uri, Dest)>,
     /// Flows by the `.invalid` host of their user agent.
@@ -58,6 +61,7 @@ impl Proxy {
             record_route: false,
             users: BTreeMap::new(),
             challenge_invites: false,
+            outbound: false,
             bindings: BTreeMap::new(),
             flows: BTreeMap::new(),
             outbox: VecDeque::new(),
@@ -151,6 +155,13 @@ impl Proxy {
             .or_else(|| req.header("Expires").and_then(|e| e.trim().parse().ok()))
             .unwrap_or(3600);
         let mut r = self.answer(now, req, 200, "OK");
+        let supports_outbound = req
+            .header_lines("Supported")
+            .flat_map(sipsimple::sip::split_list)
+            .any(|t| t == "outbound");
+        if self.outbound && supports_outbound {
+            r.push_header("Require", "outbound");
+        }
         match contact {
             Some(c) if expires > 0 => {
                 self.bind(&user, c.uri.clone(), source.clone());

@@ -50,6 +50,10 @@ pub enum Command {
     AcceptProposal(u64, bool, bool),
     /// `reject_proposal` of session `id`.
     RejectProposal(u64),
+    /// `handle_transport_closed`: the flow dropped.
+    TransportClosed,
+    /// `handle_transport_opened`: the flow is back.
+    TransportOpened,
 }
 
 /// How a user agent answers the peer's stream proposals on its own.
@@ -90,6 +94,10 @@ pub struct UaNode {
     pub on_proposal: OnProposal,
     /// Session ids returned by `connect`, in order.
     pub connected: Vec<u64>,
+    /// Route switches the user agent asked for, with their times; the node follows each
+    /// at once (its flow goes to the route's host, port 5060 by default) and tells the
+    /// user agent the flow is open.
+    pub switches: Vec<(Time, usize)>,
     commands: BTreeMap<(Time, u64), Command>,
     seq: u64,
     outbox: VecDeque<Vec<u8>>,
@@ -102,6 +110,11 @@ impl UaNode {
         let mut cfg = AccountConfig::new(id, "secret");
         cfg.transport = transport;
         cfg.user_agent = format!("sim-{id}");
+        UaNode::with_config(cfg, proxy, seed)
+    }
+
+    /// A user agent for `cfg` whose flow goes to `proxy`.
+    pub fn with_config(cfg: AccountConfig, proxy: Dest, seed: u64) -> UaNode {
         UaNode {
             ua: UserAgent::new(cfg, seed).expect("a valid account"),
             proxy,
@@ -110,6 +123,7 @@ impl UaNode {
             on_incoming: OnIncoming::Ring,
             on_proposal: OnProposal::Wait,
             connected: Vec::new(),
+            switches: Vec::new(),
             commands: BTreeMap::new(),
             seq: 0,
             outbox: VecDeque::new(),
@@ -218,6 +232,14 @@ impl UaNode {
             Command::RemoveChat(id) => ua.remove_chat(now, *id),
             Command::AcceptProposal(id, audio, chat) => ua.accept_proposal(now, *id, *audio, *chat),
             Command::RejectProposal(id) => ua.reject_proposal(now, *id),
+            Command::TransportClosed => {
+                ua.handle_transport_closed(now);
+                Ok(())
+            }
+            Command::TransportOpened => {
+                ua.handle_transport_opened(now);
+                Ok(())
+            }
         };
         if let Err(e) = result {
             self.refused.push((now, command, e));
@@ -225,6 +247,20 @@ impl UaNode {
     }
 
     fn drain(&mut self, now: Time) {
+        self.drain_outputs(now);
+        while let Some(switch) = self.ua.poll_route_switch() {
+            self.switches.push((now, switch.index));
+            self.proxy = Dest::new(
+                self.proxy.transport,
+                switch.route.host.clone(),
+                switch.route.port.unwrap_or(5060),
+            );
+            self.ua.handle_transport_opened(now);
+            self.drain_outputs(now);
+        }
+    }
+
+    fn drain_outputs(&mut self, now: Time) {
         while let Some(out) = self.ua.poll_output() {
             match out {
                 Output::Transmit(bytes) => {
@@ -355,6 +391,15 @@ pub fn describe(e: &Event) -> String {
         Event::SIPAccountRegistrationDidSucceed { code, expires, .. } => {
             format!("RegistrationDidSucceed({code} {expires})")
         }
+        Event::SIPAccountRegistrationDidFail {
+            code,
+            reason,
+            next_route: Some(route),
+            delay,
+        } => format!(
+            "RegistrationDidFail({code:?} {reason} next={} delay={delay})",
+            route.host
+        ),
         Event::SIPAccountRegistrationDidFail { code, reason, .. } => {
             format!("RegistrationDidFail({code:?} {reason})")
         }

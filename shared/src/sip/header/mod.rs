@@ -1,6 +1,6 @@
 //! Typed views of header fields (RFC 3261 §20, §25.1): Via, CSeq, the name-addr form of From,
 //! To, Contact, Route, Record-Route and Path, and the scalar and list headers of
-//! [`typed`], each parsed on demand from the generic [`super::Header`].
+//! `typed`, each parsed on demand from the generic [`super::Header`].
 
 mod access;
 pub(crate) mod cseq;
