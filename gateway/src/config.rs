@@ -39,6 +39,27 @@ pub struct Config {
     pub security: Security,
     /// Log every SIP message in full (target `sipsimple_gateway::sip`, level debug).
     pub log_sip: bool,
+    /// `database.url`: `postgres://...` for PostgreSQL; `None` for `gateway.db` in `data_dir`.
+    pub database_url: Option<String>,
+    /// `[upstream]`: the proxy requests to foreign domains go through.
+    pub upstream: Option<Upstream>,
+}
+
+/// The `[upstream]` settings, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    /// Where requests to foreign domains go (RFC 3261 §8.1.2 outbound proxy).
+    pub proxy: sipsimple::sip::Uri,
+    /// The transport of `proxy` (its `transport` parameter, UDP by default; TLS for `sips:`).
+    pub transport: sipsimple::transaction::TransportKind,
+    /// The host of `proxy`.
+    pub host: String,
+    /// The port of `proxy` (5060, or 5061 for TLS, when absent).
+    pub port: u16,
+    /// The user name to answer the upstream's 401/407 with.
+    pub username: Option<String>,
+    /// Its password.
+    pub password: Option<String>,
 }
 
 /// The limits of the edge.
@@ -77,6 +98,14 @@ command-line flags override both. Keys, defaults and environment variables:
   max_message_size = 65536 bytes, every transport (1024..=16777216) SIPSIMPLE_SECURITY_MAX_MESSAGE_SIZE
   allowed_origins = []     WebSocket Origins besides the page's own and localhost; \"*\" = any
                                                                     SIPSIMPLE_SECURITY_ALLOWED_ORIGINS
+  [database]
+  url = \"\"                 \"postgres://user:pass@host/db\" for PostgreSQL; empty =
+                           gateway.db (SQLite) in data_dir      SIPSIMPLE_DATABASE_URL
+  [upstream]
+  proxy = \"\"               \"sip:host:port;transport=udp|tcp|tls\": requests of local users
+                           to other domains go through it     SIPSIMPLE_UPSTREAM_PROXY
+  username = \"\"            credentials for its 401/407         SIPSIMPLE_UPSTREAM_USERNAME
+  password = \"\"                                                SIPSIMPLE_UPSTREAM_PASSWORD
   [log]
   sip = false              log every SIP message (debug, target sipsimple_gateway::sip)
                                                                     SIPSIMPLE_LOG_SIP
@@ -127,6 +156,32 @@ pub struct Settings {
     /// `[log]`.
     #[serde(default)]
     pub log: LogSettings,
+    /// `[database]`.
+    #[serde(default)]
+    pub database: DatabaseSettings,
+    /// `[upstream]`.
+    #[serde(default)]
+    pub upstream: UpstreamSettings,
+}
+
+/// The `[database]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `database.url`.
+    pub url: Option<String>,
+}
+
+/// The `[upstream]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSettings {
+    /// `upstream.proxy`.
+    pub proxy: Option<String>,
+    /// `upstream.username`.
+    pub username: Option<String>,
+    /// `upstream.password`.
+    pub password: Option<String>,
 }
 
 /// The `[security]` table.
@@ -221,6 +276,10 @@ impl Settings {
         s.log.sip = val("log.sip")
             .map(|v| parse_bool("log.sip", &v))
             .transpose()?;
+        s.database.url = text("database.url");
+        s.upstream.proxy = text("upstream.proxy");
+        s.upstream.username = text("upstream.username");
+        s.upstream.password = text("upstream.password");
         Ok(s)
     }
 
@@ -249,6 +308,14 @@ impl Settings {
             log: LogSettings {
                 sip: over.log.sip.or(self.log.sip),
             },
+            database: DatabaseSettings {
+                url: over.database.url.or(self.database.url),
+            },
+            upstream: UpstreamSettings {
+                proxy: over.upstream.proxy.or(self.upstream.proxy),
+                username: over.upstream.username.or(self.upstream.username),
+                password: over.upstream.password.or(self.upstream.password),
+            },
         }
     }
 
@@ -263,9 +330,21 @@ impl Settings {
         Ok((data_dir, domain))
     }
 
+    /// `database.url`, when set and not empty.
+    pub fn database_url(&self) -> Option<String> {
+        self.database
+            .url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string)
+    }
+
     /// Checks the merged settings and fills in the defaults.
     pub fn resolve(self) -> Result<Config, ConfigError> {
         let (data_dir, domain) = self.store_place()?;
+        let database_url = self.database_url();
+        let upstream = parse_upstream(&self.upstream)?;
         let addr =
             |key: &str, v: &Option<String>, default: &str| -> Result<SocketAddr, ConfigError> {
                 let v = v.as_deref().unwrap_or(default);
@@ -330,6 +409,8 @@ impl Settings {
         Ok(Config {
             data_dir,
             domain,
+            database_url,
+            upstream,
             http: addr("http", &self.http, "127.0.0.1:8080")?,
             https: optional("https", &self.https, "127.0.0.1:8443")?,
             sip_udp: addr("sip_udp", &self.sip_udp, "127.0.0.1:5060")?,
@@ -441,6 +522,64 @@ pub fn parse_optional_addr(s: &str) -> Result<OptionalAddr, String> {
     }
 }
 
+/// Checks the `[upstream]` table: `proxy` must be a `sip:`/`sips:` URI with a host; a password
+/// needs a user name.
+fn parse_upstream(u: &UpstreamSettings) -> Result<Option<Upstream>, ConfigError> {
+    use sipsimple::transaction::TransportKind;
+    let nonempty = |v: &Option<String>| v.as_deref().filter(|v| !v.is_empty()).map(str::to_string);
+    let Some(text) = nonempty(&u.proxy) else {
+        if u.username.is_some() || u.password.is_some() {
+            return Err(key_error(
+                "upstream.proxy",
+                "needed when upstream credentials are set",
+            ));
+        }
+        return Ok(None);
+    };
+    let bad = |what: &str| key_error("upstream.proxy", format!("{text:?} {what}"));
+    let proxy = sipsimple::sip::Uri::parse(text.trim())
+        .map_err(|_| bad("is not a URI like sip:proxy.example.com:5060;transport=udp"))?;
+    if !proxy.is_sip() || proxy.host.is_empty() {
+        return Err(bad("is not a sip: or sips: URI with a host"));
+    }
+    let transport = match proxy
+        .param("transport")
+        .flatten()
+        .map(|t| t.to_ascii_lowercase())
+    {
+        None if proxy.scheme == "sips" => TransportKind::Tls,
+        None => TransportKind::Udp,
+        Some(t) => match t.as_str() {
+            "udp" => TransportKind::Udp,
+            "tcp" => TransportKind::Tcp,
+            "tls" => TransportKind::Tls,
+            _ => return Err(bad("has a transport other than udp, tcp or tls")),
+        },
+    };
+    let host = proxy.host.clone();
+    let port = proxy.port.unwrap_or(if transport == TransportKind::Tls {
+        5061
+    } else {
+        5060
+    });
+    let username = nonempty(&u.username);
+    let password = nonempty(&u.password);
+    if password.is_some() && username.is_none() {
+        return Err(key_error(
+            "upstream.username",
+            "needed with upstream.password",
+        ));
+    }
+    Ok(Some(Upstream {
+        proxy,
+        transport,
+        host,
+        port,
+        username,
+        password,
+    }))
+}
+
 /// Checks a SIP domain given on the command line: a host name or an IP address literal.
 pub fn parse_domain(s: &str) -> Result<String, String> {
     let s = s.trim().to_ascii_lowercase();
@@ -470,7 +609,7 @@ mod tests {
 
     /// Every key, its environment variable is `SIPSIMPLE_` + the key upper-cased with `_` for
     /// `.`; the defaults and meanings are listed in `--help`.
-    const KEYS: [&str; 17] = [
+    const KEYS: [&str; 21] = [
         "data_dir",
         "domain",
         "http",
@@ -488,6 +627,10 @@ mod tests {
         "security.max_message_size",
         "security.allowed_origins",
         "log.sip",
+        "database.url",
+        "upstream.proxy",
+        "upstream.username",
+        "upstream.password",
     ];
 
     #[test]
@@ -554,7 +697,7 @@ mod tests {
             addr.to_string().starts_with("config error: sip_tcp: "),
             "{addr}"
         );
-        assert_eq!(KEYS.len(), 17);
+        assert_eq!(KEYS.len(), 21);
         for k in KEYS {
             assert!(HELP.contains(&env_name(k)), "{k} is documented");
         }
@@ -593,5 +736,59 @@ mod tests {
         assert!(valid_user_name("alice.smith"));
         assert!(!valid_user_name("alice@x"));
         assert!(!valid_user_name(""));
+    }
+}
+
+#[cfg(test)]
+mod upstream_and_database_tests {
+    use super::*;
+    use sipsimple::transaction::TransportKind;
+
+    #[test]
+    fn upstream_and_database_keys() {
+        let s = Settings::from_toml(
+            "[database]\nurl = \"postgres://gw@127.0.0.1/gw\"\n\
+             [upstream]\nproxy = \"sip:proxy.example:5080;transport=tcp\"\n\
+             username = \"gw\"\npassword = \"pw\"\n",
+        )
+        .expect("parses");
+        let c = s.resolve().expect("valid");
+        assert_eq!(
+            c.database_url.as_deref(),
+            Some("postgres://gw@127.0.0.1/gw")
+        );
+        let u = c.upstream.expect("upstream");
+        assert_eq!(
+            (u.transport, u.host.as_str(), u.port),
+            (TransportKind::Tcp, "proxy.example", 5080)
+        );
+        assert_eq!(u.username.as_deref(), Some("gw"));
+        let env = Settings::from_env(|k| {
+            (k == "SIPSIMPLE_UPSTREAM_PROXY").then(|| "sips:[::1]".to_string())
+        })
+        .expect("env");
+        let u = env.resolve().expect("valid").upstream.expect("upstream");
+        assert_eq!((u.transport, u.port), (TransportKind::Tls, 5061));
+        let bad = |toml: &str| {
+            Settings::from_toml(toml)
+                .expect("parses")
+                .resolve()
+                .expect_err("invalid")
+                .to_string()
+        };
+        assert!(bad("[upstream]\nproxy = \"tel:123\"").contains("upstream.proxy"));
+        assert!(
+            bad("[upstream]\nproxy = \"sip:p.example;transport=sctp\"").contains("upstream.proxy")
+        );
+        assert!(bad("[upstream]\nusername = \"gw\"").contains("upstream.proxy"));
+        assert!(
+            bad("[upstream]\nproxy = \"sip:p.example\"\npassword = \"pw\"")
+                .contains("upstream.username")
+        );
+        assert!(Settings::default()
+            .resolve()
+            .expect("valid")
+            .upstream
+            .is_none());
     }
 }

@@ -55,6 +55,10 @@ struct Cli {
     /// Holds gateway.db, cert.pem, key.pem and demo-accounts.txt [default: gateway-data].
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// The database: `postgres://user:pass@host/db` for PostgreSQL (several gateways may share
+    /// it); unset means gateway.db (SQLite) in the data directory.
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
     /// The SIP domain served, also the digest realm the stored hashes are made for
     /// [default: sipsimple.local].
     #[arg(long, global = true, value_name = "NAME", value_parser = config::parse_domain)]
@@ -202,8 +206,12 @@ enum UserCommand {
     },
 }
 
-async fn calls_command(data_dir: PathBuf, limit: i64) -> Result<(), Box<dyn std::error::Error>> {
-    let store = Store::open(&data_dir).await?;
+async fn calls_command(
+    data_dir: PathBuf,
+    database_url: Option<String>,
+    limit: i64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let store = Store::connect(&data_dir, database_url.as_deref()).await?;
     let rows = store.calls(limit.max(0)).await;
     store.close().await;
     let opt = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
@@ -225,10 +233,11 @@ async fn calls_command(data_dir: PathBuf, limit: i64) -> Result<(), Box<dyn std:
 
 async fn user_command(
     cli_data_dir: PathBuf,
+    database_url: Option<String>,
     domain: &str,
     cmd: UserCommand,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let store = Store::open(&cli_data_dir).await?;
+    let store = Store::connect(&cli_data_dir, database_url.as_deref()).await?;
     let result = match cmd {
         UserCommand::Add { name, password } => {
             let generated = password.is_none();
@@ -279,6 +288,7 @@ fn settings(cli: &mut Cli, sub: Option<ServeArgs>) -> Result<Settings, ConfigErr
     let mut flags = std::mem::take(&mut cli.serve).settings(sub);
     flags.data_dir = cli.data_dir.clone();
     flags.domain = cli.domain.clone();
+    flags.database.url = cli.database_url.clone();
     Ok(file.overlay(env).overlay(flags))
 }
 
@@ -318,6 +328,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let database_url = merged.database_url();
     let place = if serve {
         merged
             .resolve()
@@ -334,8 +345,10 @@ async fn main() -> ExitCode {
     };
     init_logging(cfg.as_ref().is_some_and(|c| c.log_sip));
     let result = match (command, cfg) {
-        (Some(Command::User { command }), _) => user_command(data_dir, &domain, command).await,
-        (Some(Command::Calls { limit }), _) => calls_command(data_dir, limit).await,
+        (Some(Command::User { command }), _) => {
+            user_command(data_dir, database_url, &domain, command).await
+        }
+        (Some(Command::Calls { limit }), _) => calls_command(data_dir, database_url, limit).await,
         (_, Some(cfg)) => server::run(cfg).await,
         _ => Ok(()),
     };

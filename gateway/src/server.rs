@@ -123,7 +123,8 @@ fn show(addr: Option<SocketAddr>) -> String {
 
 /// Runs the gateway until a stop signal.
 pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
-    let store = Store::open(&cfg.data_dir).await?;
+    let store = Store::connect(&cfg.data_dir, cfg.database_url.as_deref()).await?;
+    info!(backend = store.backend(), "database open");
     let (cert_path, key_path, made) = cert::ensure(&cfg.data_dir)?;
     if made {
         info!(cert = %cert_path.display(), "made a self-signed certificate");
@@ -161,6 +162,19 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
     getrandom::fill(&mut seed)?;
     let mut core = Core::new(local, u64::from_le_bytes(seed));
     core.set_lockout_policy(cfg.security.lockout);
+    core.set_upstream(cfg.upstream.as_ref().map(|u| {
+        crate::proxy::upstream::Upstream {
+            dest: crate::proxy::Dest::new(
+                u.transport,
+                crate::proxy::route::bare_host(&u.host),
+                u.port,
+            ),
+            credentials: u
+                .username
+                .clone()
+                .map(|n| (n, u.password.clone().unwrap_or_default())),
+        }
+    }));
     let (stop_tx, stop_rx) = watch::channel(false);
     let (gw, writes) = Gateway::new(
         cfg.clone(),

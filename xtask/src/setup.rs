@@ -32,6 +32,8 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("tcpdump", "tcpdump"),            // tests/tools/udp-egress-guard watches with it
     ("iproute2", "ip"),                // ... and lists the interfaces with it
     ("docker-compose", "docker-compose"), // validates docker-compose.yml (no engine needed)
+    // the gateway store's PostgreSQL test starts a throwaway server with initdb/pg_ctl
+    ("postgresql", "/usr/lib/postgresql/15/bin/initdb"),
 ];
 
 const MIN_NODE_MAJOR: u32 = 20;

@@ -54,6 +54,8 @@ pub struct Context {
     pub final_sent: bool,
     /// A 2xx or 6xx arrived or the caller cancelled: no new branch, pending ones cancelled.
     pub cancelled: bool,
+    /// The nonces of the upstream's challenges the proxy answered (each once).
+    pub upstream_nonces: Vec<String>,
 }
 
 /// The preference of a final response code: lower is better (§16.7 step 6). 6xx first, then
@@ -82,6 +84,7 @@ impl Context {
             challenges: Vec::new(),
             final_sent: false,
             cancelled: false,
+            upstream_nonces: Vec::new(),
         }
     }
 

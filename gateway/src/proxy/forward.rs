@@ -272,6 +272,11 @@ impl Core {
             // Never an open relay: other peers reach our users and nothing else.
             return Target::Reject(403, "Forbidden");
         }
+        // Upstream mode: another domain is reached through the upstream proxy, the
+        // Request-URI kept (§16.6 step 7: the upstream is the next hop).
+        if let Some(up) = &self.upstream {
+            return Target::Dests(vec![(None, up.dest.clone())]);
+        }
         match self.uri_target(ruri) {
             Some(d) => Target::Dests(vec![(None, d)]),
             None => Target::Reject(416, "Unsupported URI Scheme"),

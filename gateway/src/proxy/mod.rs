@@ -23,6 +23,7 @@ pub mod context;
 mod forward;
 mod responses;
 pub mod route;
+pub mod upstream;
 
 use crate::guard::{source_key, Lockout, LockoutPolicy};
 use crate::registrar::{Binding, Registrar};
@@ -199,6 +200,8 @@ pub struct Core {
     calls: Calls,
     /// Wrong digest answers per source, and who is locked out.
     lockout: Lockout,
+    /// Where requests of our users to other domains go, when configured.
+    upstream: Option<upstream::Upstream>,
     out: VecDeque<Output>,
 }
 
@@ -222,6 +225,7 @@ impl Core {
             live_flows: HashSet::new(),
             calls: Calls::default(),
             lockout: Lockout::new(LockoutPolicy::default()),
+            upstream: None,
             out: VecDeque::new(),
         }
     }
@@ -541,3 +545,6 @@ mod tests_auth;
 #[cfg(test)]
 #[path = "tests_routing.rs"]
 mod tests_routing;
+#[cfg(test)]
+#[path = "tests_upstream.rs"]
+mod tests_upstream;

@@ -88,6 +88,13 @@ impl Core {
                 self.send_response(now, server, Some(&source), msg);
             }
             _ => {
+                // The upstream proxy's challenge is answered with the gateway's credentials.
+                if matches!(code, 401 | 407) && self.answer_upstream(now, server, client, &msg) {
+                    return;
+                }
+                let Some(ctx) = self.contexts.get_mut(&server) else {
+                    return;
+                };
                 if let Some(b) = ctx.branch_mut(client) {
                     b.state = BranchState::Done;
                 }

@@ -2,7 +2,7 @@
 //! caller, the callee, when it started, was answered and ended, and the final response code.
 //! Plain SQL with `$n` placeholders, which SQLite and PostgreSQL both accept.
 
-use super::{Store, StoreError};
+use super::{on_db, Store, StoreError};
 use crate::proxy::calls::CallEvent;
 use sqlx::Row;
 
@@ -30,7 +30,7 @@ pub struct CallRow {
 impl Store {
     /// Records one call event `at` milliseconds since the Unix epoch.
     pub async fn log_call(&self, ev: &CallEvent, at: i64) -> Result<(), StoreError> {
-        let q = match ev {
+        on_db!(self, p => (match ev {
             CallEvent::Started {
                 id,
                 call_id,
@@ -62,19 +62,19 @@ impl Store {
                     .bind(id)
                     .bind(at)
             }
-        };
-        q.execute(&self.pool).await?;
+        }).execute(p).await.map(drop))?;
         Ok(())
     }
 
     /// The last `limit` calls, newest first.
     pub async fn calls(&self, limit: i64) -> Result<Vec<CallRow>, StoreError> {
+        on_db!(self, p => {
         let rows = sqlx::query(
             "SELECT id, call_id, caller, callee, started_at, answered_at, ended_at, final_code \
              FROM calls ORDER BY started_at DESC, id LIMIT $1",
         )
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(p)
         .await?;
         rows.iter()
             .map(|r| {
@@ -90,5 +90,6 @@ impl Store {
                 })
             })
             .collect()
+        })
     }
 }

@@ -2,7 +2,7 @@
 //! as the registrar changes them and read back at start-up. Plain SQL with `$n` placeholders,
 //! which SQLite and PostgreSQL both accept.
 
-use super::{Store, StoreError};
+use super::{on_db, Store, StoreError};
 use crate::proxy::StoreOp;
 use crate::registrar::Binding;
 use sipsimple::sip::Uri;
@@ -32,18 +32,22 @@ impl Store {
                 expires_in,
             } => self.save_binding(user, binding, at, *expires_in).await,
             StoreOp::RemoveBinding { user, contact } => {
-                sqlx::query("DELETE FROM registrations WHERE username = $1 AND contact = $2")
-                    .bind(user)
-                    .bind(contact)
-                    .execute(&self.pool)
-                    .await?;
+                on_db!(self, p => sqlx::query(
+                    "DELETE FROM registrations WHERE username = $1 AND contact = $2",
+                )
+                .bind(user)
+                .bind(contact)
+                .execute(p)
+                .await
+                .map(drop))?;
                 Ok(())
             }
             StoreOp::RemoveBindings { user } => {
-                sqlx::query("DELETE FROM registrations WHERE username = $1")
+                on_db!(self, p => sqlx::query("DELETE FROM registrations WHERE username = $1")
                     .bind(user)
-                    .execute(&self.pool)
-                    .await?;
+                    .execute(p)
+                    .await
+                    .map(drop))?;
                 Ok(())
             }
             StoreOp::Call(ev) => self.log_call(ev, at).await,
@@ -58,7 +62,7 @@ impl Store {
         expires_in: u64,
     ) -> Result<(), StoreError> {
         let expires_in = i64::try_from(expires_in.saturating_mul(1000)).unwrap_or(i64::MAX);
-        sqlx::query(
+        on_db!(self, p => sqlx::query(
             "INSERT INTO registrations \
              (username, contact, transport, source_host, source_port, expires_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -73,20 +77,22 @@ impl Store {
         .bind(i32::from(b.source.port))
         .bind(at.saturating_add(expires_in))
         .bind(at)
-        .execute(&self.pool)
-        .await?;
+        .execute(p)
+        .await
+        .map(drop))?;
         Ok(())
     }
 
     /// The bindings that have not expired at `now` (ms since the Unix epoch). Rows that no
     /// longer parse are skipped.
     pub async fn live_bindings(&self, now: i64) -> Result<Vec<StoredBinding>, StoreError> {
+        on_db!(self, p => {
         let rows = sqlx::query(
             "SELECT username, contact, transport, source_host, source_port, expires_at \
              FROM registrations WHERE expires_at > $1 ORDER BY updated_at",
         )
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(p)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
@@ -108,14 +114,17 @@ impl Store {
             });
         }
         Ok(out)
+        })
     }
 
     /// Deletes the bindings that expired before `now` (ms since the Unix epoch).
     pub async fn delete_expired_bindings(&self, now: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM registrations WHERE expires_at <= $1")
+        Ok(
+            on_db!(self, p => sqlx::query("DELETE FROM registrations WHERE expires_at <= $1")
             .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+            .execute(p)
+            .await?
+            .rows_affected()),
+        )
     }
 }

@@ -1,5 +1,8 @@
-//! The gateway's database: SQLite through sqlx with migrations embedded from
-//! `gateway/migrations/`. Users of the embedded registrar (RFC 3261 §10.3, §22.4) hold
+//! The gateway's database: SQLite (the default, a file in the data directory) or PostgreSQL
+//! (`database.url = "postgres://..."`, so several gateways can share one database) through
+//! sqlx, with migrations embedded from `gateway/migrations/sqlite/` and
+//! `gateway/migrations/postgres/`. Every query is plain SQL both accept: `$n` placeholders,
+//! `BIGINT` times, `ON CONFLICT`; [`on_db!`] runs one body against whichever pool is open. Users of the embedded registrar (RFC 3261 §10.3, §22.4) hold
 //! HA1 = H(user:realm:password) for MD5 and SHA-256 (RFC 7616 §3.4.2, RFC 8760), never the
 //! password itself; [`location`] persists registrations and [`calls`] the call log.
 
@@ -7,6 +10,7 @@ pub mod calls;
 pub mod location;
 
 use sipsimple::auth::{ha1, Algorithm};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
 use std::fmt;
@@ -22,7 +26,7 @@ pub const DB_FILE: &str = "gateway.db";
 pub enum StoreError {
     /// The data directory could not be created.
     Io(std::io::Error),
-    /// SQLite said no.
+    /// The database said no.
     Db(sqlx::Error),
     /// The embedded migrations could not be applied.
     Migrate(sqlx::migrate::MigrateError),
@@ -96,10 +100,38 @@ pub struct UserInfo {
     pub created_at: i64,
 }
 
-/// The SQLite database of the gateway.
+/// The pool of whichever database is configured.
+#[derive(Debug, Clone)]
+pub(crate) enum Db {
+    /// The file in the data directory.
+    Sqlite(SqlitePool),
+    /// A shared PostgreSQL database.
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$p` bound to the open pool. The body is compiled once per backend, so
+/// rows and results have their backend's concrete types and need no generic bounds; it must
+/// evaluate to the same type in both.
+macro_rules! on_db {
+    ($store:expr, $p:ident => $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Sqlite($p) => $body,
+            $crate::store::Db::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+/// Whether a database URL names PostgreSQL.
+pub fn is_postgres_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// The gateway's database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pub(crate) pool: SqlitePool,
+    pub(crate) db: Db,
 }
 
 fn unix_now() -> i64 {
@@ -134,13 +166,57 @@ fn check_name(name: &str) -> Result<(), StoreError> {
 }
 
 impl Store {
+    /// Opens the database `url` names when it is a `postgres://` URL, else the SQLite file of
+    /// [`Store::open`]; a `sqlite:` URL names the SQLite file. Applies the migrations.
+    pub async fn connect(data_dir: &Path, url: Option<&str>) -> Result<Store, StoreError> {
+        match url.map(str::trim).filter(|u| !u.is_empty()) {
+            Some(u) if is_postgres_url(u) => Store::open_postgres(u).await,
+            Some(u) => {
+                let path = u
+                    .strip_prefix("sqlite://")
+                    .or_else(|| u.strip_prefix("sqlite:"))
+                    .unwrap_or(u);
+                let path = Path::new(path);
+                let dir = path.parent().unwrap_or(Path::new("."));
+                let dir = if dir.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    dir
+                };
+                Store::open_sqlite_file(dir, path).await
+            }
+            None => Store::open(data_dir).await,
+        }
+    }
+
+    /// Connects to PostgreSQL and applies the migrations embedded from
+    /// `gateway/migrations/postgres/`. Migrations take PostgreSQL's advisory lock, so
+    /// gateways starting together against one database apply them once.
+    pub async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(StoreError::Migrate)?;
+        Ok(Store {
+            db: Db::Postgres(pool),
+        })
+    }
+
     /// Opens (creating when needed) the data directory and `gateway.db`, and applies the
-    /// migrations embedded from `gateway/migrations/`.
+    /// migrations embedded from `gateway/migrations/sqlite/`.
     pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_sqlite_file(data_dir, &data_dir.join(DB_FILE)).await
+    }
+
+    async fn open_sqlite_file(data_dir: &Path, db_path: &Path) -> Result<Store, StoreError> {
         create_private_dir(data_dir).map_err(StoreError::Io)?;
-        let db_path = data_dir.join(DB_FILE);
         let options = SqliteConnectOptions::new()
-            .filename(&db_path)
+            .filename(db_path)
             .create_if_missing(true)
             // The CLI may change users while `serve` runs: wait for the other's lock.
             .busy_timeout(std::time::Duration::from_secs(5));
@@ -153,19 +229,29 @@ impl Store {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&db_path, std::fs::Permissions::from_mode(0o600))
+            std::fs::set_permissions(db_path, std::fs::Permissions::from_mode(0o600))
                 .map_err(StoreError::Io)?;
         }
-        sqlx::migrate!("./migrations")
+        sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
             .map_err(StoreError::Migrate)?;
-        Ok(Store { pool })
+        Ok(Store {
+            db: Db::Sqlite(pool),
+        })
+    }
+
+    /// Which backend is open: `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
     }
 
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
-        self.pool.close().await;
+        on_db!(self, p => p.close().await);
     }
 
     /// Adds a user whose hashes are made for `realm`.
@@ -177,18 +263,20 @@ impl Store {
     ) -> Result<(), StoreError> {
         check_name(name)?;
         let h = Hashes::new(name, realm, password);
-        let done = sqlx::query(
-            "INSERT INTO users (name, realm, ha1_md5, ha1_sha256, created_at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT(name) DO NOTHING",
+        let now = unix_now();
+        let done = on_db!(self, p => sqlx::query(
+            "INSERT INTO users (name, realm, ha1_md5, ha1_sha256, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(realm)
         .bind(&h.md5)
         .bind(&h.sha256)
-        .bind(unix_now())
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
+        .bind(now)
+        .execute(p)
+        .await?
+        .rows_affected());
+        if done == 0 {
             return Err(StoreError::Exists(name.to_string()));
         }
         Ok(())
@@ -203,15 +291,17 @@ impl Store {
     ) -> Result<(), StoreError> {
         check_name(name)?;
         let h = Hashes::new(name, realm, password);
-        let done =
-            sqlx::query("UPDATE users SET realm = ?, ha1_md5 = ?, ha1_sha256 = ? WHERE name = ?")
-                .bind(realm)
-                .bind(&h.md5)
-                .bind(&h.sha256)
-                .bind(name)
-                .execute(&self.pool)
-                .await?;
-        if done.rows_affected() == 0 {
+        let done = on_db!(self, p => sqlx::query(
+            "UPDATE users SET realm = $1, ha1_md5 = $2, ha1_sha256 = $3 WHERE name = $4",
+        )
+        .bind(realm)
+        .bind(&h.md5)
+        .bind(&h.sha256)
+        .bind(name)
+        .execute(p)
+        .await?
+        .rows_affected());
+        if done == 0 {
             return Err(StoreError::NoSuchUser(name.to_string()));
         }
         Ok(())
@@ -219,11 +309,12 @@ impl Store {
 
     /// Removes a user.
     pub async fn remove_user(&self, name: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM users WHERE name = ?")
+        let done = on_db!(self, p => sqlx::query("DELETE FROM users WHERE name = $1")
             .bind(name)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
+            .execute(p)
+            .await?
+            .rows_affected());
+        if done == 0 {
             return Err(StoreError::NoSuchUser(name.to_string()));
         }
         Ok(())
@@ -231,42 +322,50 @@ impl Store {
 
     /// Every user, by name.
     pub async fn list_users(&self) -> Result<Vec<UserInfo>, StoreError> {
-        let rows = sqlx::query("SELECT name, realm, created_at FROM users ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(UserInfo {
-                    name: r.try_get("name")?,
-                    realm: r.try_get("realm")?,
-                    created_at: r.try_get("created_at")?,
+        on_db!(self, p => {
+            let rows = sqlx::query("SELECT name, realm, created_at FROM users ORDER BY name")
+                .fetch_all(p)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(UserInfo {
+                        name: r.try_get("name")?,
+                        realm: r.try_get("realm")?,
+                        created_at: r.try_get("created_at")?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     /// How many users exist.
     pub async fn count_users(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get("n")?)
+        on_db!(self, p => {
+            let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+                .fetch_one(p)
+                .await?;
+            Ok(row.try_get("n")?)
+        })
     }
 
     /// The hashes of `name` when the user exists and its hashes were made for `realm`.
     pub async fn hashes(&self, name: &str, realm: &str) -> Result<Option<Hashes>, StoreError> {
-        let row = sqlx::query("SELECT ha1_md5, ha1_sha256 FROM users WHERE name = ? AND realm = ?")
+        on_db!(self, p => {
+            let row = sqlx::query(
+                "SELECT ha1_md5, ha1_sha256 FROM users WHERE name = $1 AND realm = $2",
+            )
             .bind(name)
             .bind(realm)
-            .fetch_optional(&self.pool)
+            .fetch_optional(p)
             .await?;
-        match row {
-            Some(r) => Ok(Some(Hashes {
-                md5: r.try_get("ha1_md5")?,
-                sha256: r.try_get("ha1_sha256")?,
-            })),
-            None => Ok(None),
-        }
+            match row {
+                Some(r) => Ok(Some(Hashes {
+                    md5: r.try_get("ha1_md5")?,
+                    sha256: r.try_get("ha1_sha256")?,
+                })),
+                None => Ok(None),
+            }
+        })
     }
 }
 
@@ -336,3 +435,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod backend_tests;
