@@ -71,7 +71,14 @@ pub async fn upgrade(
             .into_response();
     }
     let max = gw.cfg.security.max_message_size;
-    let mut ws = ws.max_message_size(max).max_frame_size(max);
+    // tungstenite's default 128 KiB read and write buffers per connection cost 138 KB of
+    // memory per registered browser (docs/benchmarks.md); SIP messages are a few KB, and the
+    // buffers grow for larger frames up to the limit above, so start small.
+    let mut ws = ws
+        .max_message_size(max)
+        .max_frame_size(max)
+        .read_buffer_size(4096)
+        .write_buffer_size(4096);
     ws.set_selected_protocol(HeaderValue::from_static(SUBPROTOCOL));
     ws.on_upgrade(move |socket| run(gw, socket, kind, peer))
 }
