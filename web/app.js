@@ -37,6 +37,15 @@ function onNotification(n) {
       setState($('reg-state'), 'unregistered', 'not registered');
       $('call').disabled = true;
       break;
+    case 'SIPApplicationWillReconnect':
+      // The SDK reopens the WebSocket by itself, then registers again.
+      setState($('reg-state'), 'reconnecting',
+        `reconnecting… (attempt ${d.attempt} in ${(d.delay / 1000).toFixed(1)} s)`);
+      $('call').disabled = true;
+      break;
+    case 'SIPApplicationDidReconnect':
+      setState($('reg-state'), 'registering', 'reconnected, registering…');
+      break;
     case 'SIPApplicationDidEnd':
       setState($('reg-state'), 'unregistered', `disconnected (${d.code} ${d.reason})`);
       $('register').disabled = false;

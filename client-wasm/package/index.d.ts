@@ -67,6 +67,15 @@ export interface SIPApplicationOptions {
   displayName?: string;
   /** The digest user name when it differs from the id's user part. Optional. */
   authUsername?: string;
+  /**
+   * Reopen the WebSocket by itself when it drops without `stop()` having been called, with
+   * exponential back-off (0.5 s, 1 s, 2 s, ... with jitter), then re-register
+   * (`SIPApplicationWillReconnect`, `SIPApplicationDidReconnect`). Defaults to `true`;
+   * with `false` a drop ends the application (`SIPApplicationDidEnd`).
+   */
+  reconnect?: boolean;
+  /** The cap of the reconnection delay, in milliseconds. Defaults to 30000. */
+  maxReconnectDelay?: number;
 }
 
 /** The states of a session (the SIP SIMPLE middleware API's state diagram). */
@@ -170,7 +179,28 @@ export interface NotificationOf<Name extends string, Sender, Data> {
 /** The WebSocket is open; the REGISTER is on its way. */
 export type SIPApplicationDidStart = NotificationOf<'SIPApplicationDidStart', null, NoData>;
 
-/** The WebSocket closed (after `stop()`, or lost); `code`/`reason` are the close event's. */
+/**
+ * The WebSocket dropped (or a reconnection attempt failed) and will be reopened after
+ * `delay` ms: the `attempt`-th attempt. Registration and sessions follow the core's rules
+ * for a closed flow meanwhile.
+ */
+export type SIPApplicationWillReconnect = NotificationOf<'SIPApplicationWillReconnect', null, {
+  /** The attempt about to be made, from 1. */
+  attempt: number;
+  /** The delay before it, in milliseconds (jittered back-off, at most `maxReconnectDelay`). */
+  delay: number;
+}>;
+
+/** The WebSocket is open again after a drop; the registration is being renewed. */
+export type SIPApplicationDidReconnect = NotificationOf<'SIPApplicationDidReconnect', null, {
+  /** The attempt that succeeded, from 1. */
+  attempt: number;
+}>;
+
+/**
+ * The application ended: the WebSocket closed after `stop()`, the first connection failed,
+ * or it dropped with `reconnect: false`; `code`/`reason` are the last close event's.
+ */
 export type SIPApplicationDidEnd = NotificationOf<'SIPApplicationDidEnd', null, {
   /** The WebSocket close code (1005 after `stop()`, 1006 when the connection was lost). */
   code: number;
@@ -363,6 +393,8 @@ export type MediaStreamDidEnd = NotificationOf<'MediaStreamDidEnd', StreamSender
 export type Notification =
   | SIPApplicationWillStart
   | SIPApplicationDidStart
+  | SIPApplicationWillReconnect
+  | SIPApplicationDidReconnect
   | SIPApplicationWillEnd
   | SIPApplicationDidEnd
   | SIPAccountDidActivate
@@ -437,7 +469,8 @@ export class SIPApplication {
   /**
    * Opens the WebSocket, then registers. Resolves once the WebSocket is open and the
    * REGISTER is on its way (`SIPApplicationDidStart`); registration's outcome comes as
-   * `SIPAccountRegistrationDidSucceed` or `SIPAccountRegistrationDidFail`.
+   * `SIPAccountRegistrationDidSucceed` or `SIPAccountRegistrationDidFail`. Later drops are
+   * reconnected by themselves until `stop()` (see {@link SIPApplicationOptions.reconnect}).
    * @throws Error when the application was already started (synchronously).
    * @returns a promise that rejects with an `Error` when the connection fails or closes
    *   before opening.
@@ -446,8 +479,9 @@ export class SIPApplication {
 
   /**
    * Unregisters, then closes the WebSocket as soon as the registrar answered (after 2 s at
-   * most): `SIPAccountRegistrationDidEnd`, then `SIPApplicationDidEnd`. After that
-   * notification `start()` may be called again.
+   * most): `SIPAccountRegistrationDidEnd`, then `SIPApplicationDidEnd`. While waiting to
+   * reconnect it ends at once (`SIPApplicationDidEnd`). After that notification `start()`
+   * may be called again.
    */
   stop(): void;
 

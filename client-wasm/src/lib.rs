@@ -12,6 +12,8 @@
 //!                                  id: 'alice@sipsimple.local', password: 'secret' });
 //! app.addObserver(n => console.log(n.name, n.data));
 //! await app.start();                       // opens the WebSocket and registers
+//! // A dropped WebSocket is reopened by itself (SIPApplicationWillReconnect, then
+//! // SIPApplicationDidReconnect and a new registration) until stop() is called.
 //! const id = app.connect('sip:service@127.0.0.1:5070');
 //! app.hold(id); app.unhold(id);
 //! app.end(id);
@@ -37,16 +39,39 @@ struct Inner {
     timer: Option<i32>,
     timer_cb: Option<Closure<dyn FnMut()>>,
     ws_cbs: Vec<Closure<dyn FnMut(JsValue)>>,
+    /// The previous socket's callbacks, kept one generation longer: one of them may be the
+    /// code running when the next socket is opened.
+    old_ws_cbs: Vec<Closure<dyn FnMut(JsValue)>>,
+    /// Counts the sockets opened, so that a stale socket's events are ignored.
+    generation: u32,
+    /// The current socket has opened (and not closed since).
+    connected: bool,
     started: bool,
     /// `stop()` was called: close the socket as soon as the unregistration is answered.
     stopping: bool,
+    /// Reopen a dropped WebSocket by itself (`options.reconnect`, default true).
+    reconnect: bool,
+    /// The cap of the reconnection back-off in ms (`options.maxReconnectDelay`).
+    max_reconnect_delay: f64,
+    /// The reconnection attempt under way (0 while connected or before the first open).
+    attempt: u32,
+    reconnect_timer: Option<i32>,
+    reconnect_cb: Option<Closure<dyn FnMut()>>,
+    /// The code and reason of the last close, for `SIPApplicationDidEnd`.
+    last_close: (u16, String),
 }
+
+/// The first reconnection delay in ms; each further attempt doubles it, up to the cap.
+const FIRST_RECONNECT_DELAY: f64 = 500.0;
+/// The default cap of the reconnection delay in ms.
+const MAX_RECONNECT_DELAY: f64 = 30_000.0;
 
 /// The application: one account, its registration and its sessions, over one WebSocket.
 ///
 /// Notifications are plain objects `{name, sender: {type, id}, data, timestamp}` with the
 /// names of the SIP SIMPLE middleware API (`SIPAccountRegistrationDidSucceed`,
-/// `SIPSessionDidStart`, ...), plus `SIPApplicationDidStart` and `SIPApplicationDidEnd`.
+/// `SIPSessionDidStart`, ...), plus the shell's own `SIPApplicationDidStart`,
+/// `SIPApplicationWillReconnect`, `SIPApplicationDidReconnect` and `SIPApplicationDidEnd`.
 #[wasm_bindgen]
 pub struct SIPApplication {
     inner: Rc<RefCell<Inner>>,
@@ -81,6 +106,14 @@ fn get_str(opts: &JsValue, key: &str) -> Option<String> {
         .and_then(|v| v.as_string())
 }
 
+fn data_object(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in fields {
+        let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o.into()
+}
+
 fn notification_object(name: &str, sender: JsValue, data: JsValue) -> JsValue {
     let o = js_sys::Object::new();
     let set = |k: &str, v: &JsValue| {
@@ -96,7 +129,9 @@ fn notification_object(name: &str, sender: JsValue, data: JsValue) -> JsValue {
 #[wasm_bindgen]
 impl SIPApplication {
     /// Creates the application. `options`: `server` (the gateway's WebSocket URL), `id`
-    /// (`user@domain`), `password`, optional `displayName` and `authUsername`.
+    /// (`user@domain`), `password`, optional `displayName` and `authUsername`; `reconnect`
+    /// (default true) reopens a dropped WebSocket with exponential back-off (0.5 s, 1 s,
+    /// 2 s, ... with jitter) capped at `maxReconnectDelay` ms (default 30000).
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<SIPApplication, JsError> {
         let server = get_str(&options, "server").ok_or_else(|| {
@@ -116,6 +151,17 @@ impl SIPApplication {
         } else {
             Transport::Ws
         };
+        let get = |k: &str| js_sys::Reflect::get(&options, &JsValue::from_str(k)).ok();
+        let reconnect = get("reconnect").and_then(|v| v.as_bool()).unwrap_or(true);
+        let max_reconnect_delay = match get("maxReconnectDelay").filter(|v| !v.is_undefined()) {
+            None => MAX_RECONNECT_DELAY,
+            Some(v) => v
+                .as_f64()
+                .filter(|d| d.is_finite() && *d >= 0.0)
+                .ok_or_else(|| {
+                    JsError::new("options.maxReconnectDelay must be a number of ms (>= 0)")
+                })?,
+        };
         let ua = UserAgent::new(cfg, seed()).map_err(|e| JsError::new(&e.to_string()))?;
         Ok(SIPApplication {
             inner: Rc::new(RefCell::new(Inner {
@@ -126,8 +172,17 @@ impl SIPApplication {
                 timer: None,
                 timer_cb: None,
                 ws_cbs: Vec::new(),
+                old_ws_cbs: Vec::new(),
+                generation: 0,
+                connected: false,
                 started: false,
                 stopping: false,
+                reconnect,
+                max_reconnect_delay,
+                attempt: 0,
+                reconnect_timer: None,
+                reconnect_cb: None,
+                last_close: (1005, String::new()),
             })),
         })
     }
@@ -155,86 +210,50 @@ impl SIPApplication {
     }
 
     /// Opens the WebSocket; resolves once it is open and the REGISTER is on its way,
-    /// rejects when the connection fails.
+    /// rejects when the connection fails. Later drops are reconnected by themselves (see
+    /// the `reconnect` option) until `stop()`.
     pub fn start(&self) -> Result<js_sys::Promise, JsError> {
         if self.inner.borrow().started {
             return Err(JsError::new("the application is already started"));
         }
-        let ws = WebSocket::new_with_str(&self.inner.borrow().server, "sip")
-            .map_err(|e| JsError::new(&format!("cannot open the WebSocket: {e:?}")))?;
+        let (server, generation) = {
+            let mut inner = self.inner.borrow_mut();
+            inner.generation = inner.generation.wrapping_add(1);
+            inner.attempt = 0;
+            (inner.server.clone(), inner.generation)
+        };
         let weak = Rc::downgrade(&self.inner);
+        let mut opened = None;
         let promise = js_sys::Promise::new(&mut |resolve, reject| {
-            let mut cbs: Vec<Closure<dyn FnMut(JsValue)>> = Vec::new();
-            let (w, res) = (weak.clone(), resolve.clone());
-            cbs.push(Closure::new(move |_ev: JsValue| {
-                let _ = res.call0(&JsValue::NULL);
-                with_inner(&w, |inner, out| {
-                    out.push(notification_object(
-                        "SIPApplicationDidStart",
-                        JsValue::NULL,
-                        js_sys::Object::new().into(),
-                    ));
-                    inner.ua.register(now());
-                });
-            }));
-            let w = weak.clone();
-            cbs.push(Closure::new(move |ev: JsValue| {
-                let Ok(ev) = ev.dyn_into::<MessageEvent>() else {
-                    return;
-                };
-                let data = ev.data();
-                let bytes = if let Some(text) = data.as_string() {
-                    text.into_bytes()
-                } else if let Ok(buf) = data.dyn_into::<js_sys::ArrayBuffer>() {
-                    js_sys::Uint8Array::new(&buf).to_vec()
-                } else {
-                    return;
-                };
-                with_inner(&w, |inner, _| inner.ua.handle_input(now(), &bytes));
-            }));
-            let (w, rej) = (weak.clone(), reject.clone());
-            cbs.push(Closure::new(move |ev: JsValue| {
-                let (code, reason) = ev
-                    .dyn_ref::<CloseEvent>()
-                    .map(|c| (c.code(), c.reason()))
-                    .unwrap_or((0, String::new()));
-                let _ = rej.call1(
-                    &JsValue::NULL,
-                    &JsError::new(&format!("WebSocket closed ({code} {reason})")).into(),
-                );
-                with_inner(&w, |inner, out| {
-                    inner.ua.handle_transport_closed(now());
-                    inner.ws = None;
-                    // A closed application may be started again (a new WebSocket).
-                    inner.started = false;
-                    inner.stopping = false;
-                    let data = js_sys::Object::new();
-                    let _ = js_sys::Reflect::set(&data, &"code".into(), &code.into());
-                    let _ = js_sys::Reflect::set(&data, &"reason".into(), &reason.into());
-                    out.push(notification_object(
-                        "SIPApplicationDidEnd",
-                        JsValue::NULL,
-                        data.into(),
-                    ));
-                });
-            }));
-            ws.set_onopen(Some(cbs[0].as_ref().unchecked_ref()));
-            ws.set_onmessage(Some(cbs[1].as_ref().unchecked_ref()));
-            ws.set_onclose(Some(cbs[2].as_ref().unchecked_ref()));
-            if let Some(inner) = weak.upgrade() {
-                inner.borrow_mut().ws_cbs = cbs;
-            }
+            opened = Some(open_socket(
+                &server,
+                &weak,
+                generation,
+                Some((resolve, reject)),
+            ));
         });
+        let (ws, cbs) = opened
+            .expect("the promise executor runs at once")
+            .map_err(|e| JsError::new(&format!("cannot open the WebSocket: {e:?}")))?;
         let mut inner = self.inner.borrow_mut();
+        inner.old_ws_cbs = std::mem::replace(&mut inner.ws_cbs, cbs);
         inner.ws = Some(ws);
+        inner.connected = false;
         inner.started = true;
         Ok(promise)
     }
 
     /// Unregisters and closes the WebSocket as soon as the registrar answered (after 2 s at
-    /// most); `start()` may be called again once `SIPApplicationDidEnd` arrived.
+    /// most); while waiting to reconnect it ends at once. `start()` may be called again once
+    /// `SIPApplicationDidEnd` arrived.
     pub fn stop(&self) {
-        with_inner(&Rc::downgrade(&self.inner), |inner, _| {
+        with_inner(&Rc::downgrade(&self.inner), |inner, out| {
+            if inner.started && inner.ws.is_none() {
+                // Waiting to reconnect: nothing to unregister over, the application ends now.
+                cancel_reconnect(inner);
+                end(inner, out);
+                return;
+            }
             inner.stopping = true;
             inner.ua.unregister(now())
         });
@@ -470,5 +489,185 @@ fn arm_timer(inner: &mut Inner, weak: Weak<RefCell<Inner>>) {
     });
     inner.timer = window
         .set_timeout_with_callback_and_timeout_and_arguments_0(cb.as_ref().unchecked_ref(), delay)
+        .ok();
+}
+
+type SocketCallbacks = Vec<Closure<dyn FnMut(JsValue)>>;
+
+/// Opens a WebSocket to `server` for socket `generation`, wired to the application; `first`
+/// holds the `start()` promise's resolve and reject (none for a reconnection). Borrows
+/// nothing synchronously: the caller stores the socket and its callbacks.
+fn open_socket(
+    server: &str,
+    weak: &Weak<RefCell<Inner>>,
+    generation: u32,
+    first: Option<(js_sys::Function, js_sys::Function)>,
+) -> Result<(WebSocket, SocketCallbacks), JsValue> {
+    let ws = WebSocket::new_with_str(server, "sip")?;
+    let (resolve, reject) = first.unzip();
+    let current = move |inner: &Inner| inner.generation == generation;
+    let mut cbs: SocketCallbacks = Vec::new();
+    let w = weak.clone();
+    cbs.push(Closure::new(move |_ev: JsValue| {
+        if let Some(res) = &resolve {
+            let _ = res.call0(&JsValue::NULL);
+        }
+        with_inner(&w, |inner, out| {
+            if !current(inner) {
+                return;
+            }
+            inner.connected = true;
+            if inner.attempt == 0 {
+                out.push(notification_object(
+                    "SIPApplicationDidStart",
+                    JsValue::NULL,
+                    js_sys::Object::new().into(),
+                ));
+                inner.ua.register(now());
+            } else {
+                let attempt = std::mem::take(&mut inner.attempt);
+                out.push(notification_object(
+                    "SIPApplicationDidReconnect",
+                    JsValue::NULL,
+                    data_object(&[("attempt", attempt.into())]),
+                ));
+                // Sessions kept across the drop go on; the registration is renewed.
+                inner.ua.handle_transport_opened(now());
+            }
+        });
+    }));
+    let w = weak.clone();
+    cbs.push(Closure::new(move |ev: JsValue| {
+        let Ok(ev) = ev.dyn_into::<MessageEvent>() else {
+            return;
+        };
+        let data = ev.data();
+        let bytes = if let Some(text) = data.as_string() {
+            text.into_bytes()
+        } else if let Ok(buf) = data.dyn_into::<js_sys::ArrayBuffer>() {
+            js_sys::Uint8Array::new(&buf).to_vec()
+        } else {
+            return;
+        };
+        with_inner(&w, |inner, _| {
+            if current(inner) {
+                inner.ua.handle_input(now(), &bytes)
+            }
+        });
+    }));
+    let w = weak.clone();
+    cbs.push(Closure::new(move |ev: JsValue| {
+        let (code, reason) = ev
+            .dyn_ref::<CloseEvent>()
+            .map(|c| (c.code(), c.reason()))
+            .unwrap_or((0, String::new()));
+        if let Some(rej) = &reject {
+            // A no-op once the promise resolved.
+            let _ = rej.call1(
+                &JsValue::NULL,
+                &JsError::new(&format!("WebSocket closed ({code} {reason})")).into(),
+            );
+        }
+        with_inner(&w, |inner, out| {
+            if !current(inner) {
+                return;
+            }
+            let was_open = std::mem::replace(&mut inner.connected, false);
+            inner.ws = None;
+            inner.last_close = (code, reason);
+            if was_open {
+                inner.ua.handle_transport_closed(now());
+                // The core's notifications of the drop come before the shell's own.
+                drain(inner, out);
+            }
+            // The first connection failing, or `stop()`, ends the application; a drop
+            // afterwards is reconnected unless the options say otherwise.
+            let first_failed = !was_open && inner.attempt == 0;
+            if inner.stopping || !inner.reconnect || first_failed {
+                end(inner, out);
+            } else {
+                schedule_reconnect(inner, w.clone(), out);
+            }
+        });
+    }));
+    ws.set_onopen(Some(cbs[0].as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(cbs[1].as_ref().unchecked_ref()));
+    ws.set_onclose(Some(cbs[2].as_ref().unchecked_ref()));
+    Ok((ws, cbs))
+}
+
+/// The application ended: a closed application may be started again (a new WebSocket).
+fn end(inner: &mut Inner, out: &mut Pending) {
+    inner.started = false;
+    inner.stopping = false;
+    inner.connected = false;
+    inner.attempt = 0;
+    inner.ws = None;
+    let (code, reason) = inner.last_close.clone();
+    out.push(notification_object(
+        "SIPApplicationDidEnd",
+        JsValue::NULL,
+        data_object(&[("code", code.into()), ("reason", reason.into())]),
+    ));
+}
+
+fn cancel_reconnect(inner: &mut Inner) {
+    if let Some(t) = inner.reconnect_timer.take() {
+        if let Some(w) = web_sys::window() {
+            w.clear_timeout_with_handle(t);
+        }
+    }
+}
+
+/// Schedules the next reconnection attempt: 0.5 s, 1 s, 2 s, ... up to the cap, each with
+/// ±25 % jitter (so that many clients of a restarted gateway do not come back at once).
+fn schedule_reconnect(inner: &mut Inner, weak: Weak<RefCell<Inner>>, out: &mut Pending) {
+    cancel_reconnect(inner);
+    inner.attempt = inner.attempt.saturating_add(1);
+    let exp = FIRST_RECONNECT_DELAY * 2f64.powi(inner.attempt.saturating_sub(1).min(30) as i32);
+    let jitter = 0.75 + 0.5 * js_sys::Math::random();
+    let delay = (exp.min(inner.max_reconnect_delay) * jitter)
+        .min(inner.max_reconnect_delay)
+        .round();
+    out.push(notification_object(
+        "SIPApplicationWillReconnect",
+        JsValue::NULL,
+        data_object(&[("attempt", inner.attempt.into()), ("delay", delay.into())]),
+    ));
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    // One closure serves every attempt: replacing it while it runs would free running code.
+    let cb = inner.reconnect_cb.get_or_insert_with(|| {
+        Closure::new(move || {
+            let w = weak.clone();
+            with_inner(&weak, |inner, out| {
+                inner.reconnect_timer = None;
+                if !inner.started || inner.stopping || inner.ws.is_some() {
+                    return;
+                }
+                inner.generation = inner.generation.wrapping_add(1);
+                let server = inner.server.clone();
+                match open_socket(&server, &w, inner.generation, None) {
+                    Ok((ws, cbs)) => {
+                        inner.old_ws_cbs = std::mem::replace(&mut inner.ws_cbs, cbs);
+                        inner.ws = Some(ws);
+                    }
+                    Err(e) => {
+                        web_sys::console::warn_2(
+                            &"sipsimple: cannot reopen the WebSocket".into(),
+                            &e,
+                        );
+                        schedule_reconnect(inner, w.clone(), out);
+                    }
+                }
+            });
+        })
+    });
+    inner.reconnect_timer = window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(
+            cb.as_ref().unchecked_ref(),
+            delay as i32,
+        )
         .ok();
 }

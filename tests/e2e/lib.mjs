@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dgram from 'node:dgram';
+import { createServer as createNetServer } from 'node:net';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -58,13 +59,30 @@ function waitForLine(child, re, what, ms = 30000) {
   });
 }
 
-/** Starts a gateway in a fresh data dir with the given users; returns its addresses. */
-export async function startGateway(users = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'sipsimple-e2e-'));
+/** A TCP port free on 127.0.0.1 at the time of asking. */
+export function freeTcpPort() {
+  return new Promise((ok, fail) => {
+    const s = createNetServer();
+    s.on('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/**
+ * Starts a gateway with the given users added; returns its addresses. Options: `http`, the
+ * HTTP/WebSocket listen address (default `127.0.0.1:0`, a free port), and `dataDir`, a data
+ * dir to reuse (default a fresh one), so that a gateway can be restarted in place.
+ * `kill()` stops it abruptly (SIGKILL), as a crash would.
+ */
+export async function startGateway(users = {}, { http = '127.0.0.1:0', dataDir: reuse = null } = {}) {
+  const dataDir = reuse ?? mkdtempSync(join(tmpdir(), 'sipsimple-e2e-'));
   for (const [name, password] of Object.entries(users)) {
     execFileSync(GATEWAY_BIN, ['--data-dir', dataDir, 'user', 'add', name, '--password', password], { stdio: 'pipe' });
   }
-  const child = spawn(GATEWAY_BIN, ['--data-dir', dataDir, 'serve', '--http', '127.0.0.1:0', '--https', 'off',
+  const child = spawn(GATEWAY_BIN, ['--data-dir', dataDir, 'serve', '--http', http, '--https', 'off',
     '--sip-udp', '127.0.0.1:0', '--web-dir', WEB_DIR, '--no-demo'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' } });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
@@ -73,6 +91,7 @@ export async function startGateway(users = {}) {
     http: `http://${m[1]}/`, sipUdp: m[2], domain: m[3], dataDir,
     logs: () => stderr,
     stop: () => new Promise((ok) => { if (child.exitCode !== null) return ok(); child.once('exit', ok); child.kill('SIGTERM'); }),
+    kill: () => new Promise((ok) => { if (child.exitCode !== null) return ok(); child.once('exit', ok); child.kill('SIGKILL'); }),
   };
 }
 
