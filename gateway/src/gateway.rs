@@ -16,6 +16,7 @@ use sipsimple::sip::Message;
 use sipsimple::transaction::{Dest, TransportKind};
 use sipsimple::Time;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch, Notify};
@@ -47,6 +48,8 @@ pub struct Gateway {
     epoch: Instant,
     wake: Notify,
     writes: mpsc::Sender<(StoreOp, i64)>,
+    /// Store writes dropped because the queue was full (logged at 1, 2, 4, 8, ...).
+    dropped_writes: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -87,6 +90,7 @@ impl Gateway {
             epoch: Instant::now(),
             wake: Notify::new(),
             writes,
+            dropped_writes: AtomicU64::new(0),
         };
         (gw, rx)
     }
@@ -185,7 +189,15 @@ impl Gateway {
             }
             Output::Store(op) => {
                 if self.writes.try_send((op, unix_millis())).is_err() {
-                    warn!("database write queue full; a write was dropped");
+                    // One line per drop would itself load a gateway already behind: log at
+                    // powers of two with the running count.
+                    let n = self.dropped_writes.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n.is_power_of_two() {
+                        warn!(
+                            dropped = n,
+                            "database write queue full; writes are being dropped"
+                        );
+                    }
                 }
             }
         }
