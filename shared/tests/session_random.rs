@@ -1,4 +1,4 @@
-//! Randomised sessions: for each of 1,000 seeds, three simulated user agents call each other
+//! Randomised sessions: for each of 2,000 seeds, three simulated user agents call each other
 //! through the stateless proxy over a network with seeded loss, jitter and duplication, and
 //! the applications accept, reject, hold, unhold and hang up at random times. Whatever
 //! happens, the seed's rules must hold:
@@ -228,12 +228,12 @@ fn check(sim: &Sim<Node>) -> Result<usize, String> {
 }
 
 #[test]
-fn a_thousand_random_runs_keep_the_session_rules() {
+fn two_thousand_random_runs_keep_the_session_rules() {
     let mut sessions = 0;
     let mut failed_or_rejected = 0;
     let mut holds = 0;
     let mut proposals = [0usize; 2];
-    for seed in 0..1_000 {
+    for seed in 0..2_000 {
         let mut sim = scenario(seed);
         sim.run_to_quiet(Duration::from_secs(3_600));
         match check(&sim) {
