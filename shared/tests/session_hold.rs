@@ -4,7 +4,7 @@
 
 mod sim;
 
-use sim::ua::{at_ms, world, Command, Node, OnIncoming};
+use sim::ua::{after_start, at, at_ms, world, Command, Node, OnIncoming};
 use sim::{NetConfig, Sim};
 use sipsimple::sdp::{Direction, SessionDescription};
 use sipsimple::ua::Transport;
@@ -30,20 +30,6 @@ fn established(seed: u64) -> Sim<Node> {
         .ua_mut()
         .at(at_ms(0), Command::Connect("bob@example.com".into()));
     sim
-}
-
-fn at(sim: &mut Sim<Node>, node: usize, ms: u64, command: Command) {
-    sim.node_mut(node).ua_mut().at(at_ms(ms), command);
-}
-
-/// The notifications after DidStart.
-fn after_start(sim: &Sim<Node>, node: usize) -> Vec<String> {
-    let t = sim.node(node).ua().trace(1);
-    let start = t
-        .iter()
-        .position(|e| e == "DidStart")
-        .expect("the call started");
-    t[start + 1..].to_vec()
 }
 
 /// The direction of the first m-line of a description.

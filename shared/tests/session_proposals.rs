@@ -5,7 +5,7 @@
 
 mod sim;
 
-use sim::ua::{at_ms, world, Command, Node, OnIncoming, OnProposal};
+use sim::ua::{after_start, at, at_ms, world, Command, Node, OnIncoming, OnProposal};
 use sim::{NetConfig, Sim};
 use sipsimple::sdp::SessionDescription;
 use sipsimple::ua::Transport;
@@ -30,20 +30,6 @@ fn established(seed: u64, audio: bool, chat: bool) -> Sim<Node> {
         Command::ConnectStreams("bob@example.com".into(), audio, chat),
     );
     sim
-}
-
-fn at(sim: &mut Sim<Node>, node: usize, ms: u64, command: Command) {
-    sim.node_mut(node).ua_mut().at(at_ms(ms), command);
-}
-
-/// The session notifications after DidStart.
-fn after_start(sim: &Sim<Node>, node: usize) -> Vec<String> {
-    let t = sim.node(node).ua().trace(1);
-    let start = t
-        .iter()
-        .position(|e| e == "DidStart")
-        .expect("the call started");
-    t[start + 1..].to_vec()
 }
 
 fn streams(sim: &Sim<Node>, node: usize) -> Vec<String> {

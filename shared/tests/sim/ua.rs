@@ -532,3 +532,18 @@ pub fn world(
 pub fn at_ms(ms: u64) -> Time {
     Time::from_millis(ms)
 }
+
+/// Schedules `command` on the user agent of `node` at `ms` milliseconds.
+pub fn at(sim: &mut Sim<Node>, node: usize, ms: u64, command: Command) {
+    sim.node_mut(node).ua_mut().at(at_ms(ms), command);
+}
+
+/// The session notifications of `node` after its first DidStart.
+pub fn after_start(sim: &Sim<Node>, node: usize) -> Vec<String> {
+    let t = sim.node(node).ua().trace(1);
+    let start = t
+        .iter()
+        .position(|e| e == "DidStart")
+        .expect("the call started");
+    t[start + 1..].to_vec()
+}
