@@ -130,6 +130,17 @@ impl ChunkSender {
         }
     }
 
+    /// The same sender resuming `offset` bytes into the message: its next chunk starts at
+    /// byte `offset + 1` (a chunk may start anywhere, RFC 4975 §7.1.1), for a receiver that
+    /// already holds the first `offset` bytes. An offset past a known total is clamped.
+    pub fn resume_at(mut self, offset: u64) -> ChunkSender {
+        self.sent = match self.total {
+            Some(t) => offset.min(t),
+            None => offset,
+        };
+        self
+    }
+
     /// All the chunks of `body`, in order; an empty body gives one chunk `1-0/0`.
     pub fn split(
         message: OutgoingMessage,

@@ -8,7 +8,9 @@
 //! - [`parser`]: the incremental stream [`Parser`] that finds frames by their end-lines
 //!   (§5.1, §7.1.1) within size [`Limits`];
 //! - [`chunk`]: the [`ChunkSender`] that splits a message into SEND chunks and the
-//!   [`Reassembler`] that puts chunks back together (§5.1, §7.1.1, §7.3.1).
+//!   [`Reassembler`] that puts chunks back together (§5.1, §7.1.1, §7.3.1);
+//! - [`session`]: the [`MsrpSession`] engine for one session over one connection: SEND
+//!   transactions and their timeout, reports, streamed sending and receiving (§5–§7).
 //!
 //! None of it reads a clock or a socket. A session shell pushes what it reads into a
 //! [`Parser`], answers each request with [`Frame::response`], hands SEND chunks to a
@@ -19,6 +21,7 @@ pub mod chunk;
 pub mod header;
 pub mod message;
 pub mod parser;
+pub mod session;
 pub mod uri;
 
 pub use chunk::{
@@ -28,4 +31,8 @@ pub use chunk::{
 pub use header::{is_ident, ByteRange, FailureReport, HeaderError, Status};
 pub use message::{new_tid, tid_is_safe, Flag, Frame, Header, Method, StartLine};
 pub use parser::{Limits, ParseError, Parser};
+pub use session::{
+    IncomingProgress, MsrpSession, Output as SessionOutput, Role, SendError, SendOptions,
+    SessionConfig, SessionError, SessionEvent,
+};
 pub use uri::{Scheme, Uri, UriError};

@@ -24,9 +24,15 @@
 //! ```
 
 mod audio;
+pub mod chat;
+pub mod file_transfer;
 mod msrp;
 
 pub use audio::AudioStream;
+pub use chat::{ChatConfig, ChatEngine, ChatError, ChatOutput};
+pub use file_transfer::{
+    unique_file_name, FileTransferEngine, FileTransferError, FileTransferOutput,
+};
 pub use msrp::{ChatStream, DesktopSharingStream, FileTransferStream, MsrpStream};
 
 use crate::notification::Event;
