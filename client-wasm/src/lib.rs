@@ -16,10 +16,14 @@
 //! // SIPApplicationDidReconnect and a new registration) until stop() is called.
 //! const id = app.connect('sip:service@127.0.0.1:5070');
 //! app.hold(id); app.unhold(id);
+//! app.sendDtmf(id, '5');                  // INFO application/dtmf-relay; SIPSessionGotDTMF in
+//! app.startRecordingAudio(id);             // the gateway records: SIPSession*RecordingAudio
+//! app.audioRecordingFileName(id); app.stopRecordingAudio(id);
 //! app.end(id);
 //! // Incoming sessions: SIPSessionNewIncoming, then app.accept(id) or app.reject(id, busy).
 //! ```
 
+use sipsimple::cpim::DateTime;
 use sipsimple::{AccountConfig, Output, Time, Transport, UserAgent};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -83,6 +87,19 @@ fn now() -> Time {
         .map(|p| p.now())
         .unwrap_or_else(js_sys::Date::now);
     Time::from_millis(ms.max(0.0) as u64)
+}
+
+/// The wall clock in the browser's local time, for the names of recordings.
+fn wall_clock() -> Option<DateTime> {
+    let ms = js_sys::Date::now();
+    let date = js_sys::Date::new(&JsValue::from_f64(ms));
+    // getTimezoneOffset is UTC minus local time, in minutes.
+    let offset = (-date.get_timezone_offset()).round() as i16;
+    let secs = (ms / 1000.0).floor();
+    let nanos = ((ms - secs * 1000.0).max(0.0) * 1_000_000.0) as u32;
+    let secs = secs as i64;
+    DateTime::from_unix(secs, nanos.min(999_999_999), offset)
+        .or_else(|| DateTime::from_unix(secs, nanos.min(999_999_999), 0))
 }
 
 fn seed() -> u64 {
@@ -324,6 +341,54 @@ impl SIPApplication {
     /// Takes an established session off hold (`SIPSessionGotUnholdRequest` follows).
     pub fn unhold(&self, session: f64) -> Result<(), JsError> {
         self.command(|ua, t| ua.unhold(t, session as u64))
+    }
+
+    /// Sends a DTMF digit (`0`-`9`, `*`, `#`, `A`-`D`, any case) to the peer of an
+    /// established session with audio, by SIP INFO; quick digits are sent one after the
+    /// other, in order. Digits from the peer arrive as `SIPSessionGotDTMF {digit}`.
+    #[wasm_bindgen(js_name = sendDtmf)]
+    pub fn send_dtmf(&self, session: f64, digit: String) -> Result<(), JsError> {
+        let mut chars = digit.chars();
+        let (Some(c), None) = (chars.next(), chars.next()) else {
+            return Err(JsError::new("digit must be one character: 0-9, *, #, A-D"));
+        };
+        self.command(|ua, t| ua.send_dtmf(t, session as u64, c))
+    }
+
+    /// Asks the gateway to record the audio of an established session to `fileName`, or
+    /// to `<local user>-<remote user>-<YYYYMMDD-HHMMSS>.wav` (local time):
+    /// `SIPSessionWillStartRecordingAudio {file_name}`, then
+    /// `SIPSessionDidStartRecordingAudio {file_name}` with the name the recorder used.
+    #[wasm_bindgen(js_name = startRecordingAudio)]
+    pub fn start_recording_audio(
+        &self,
+        session: f64,
+        file_name: Option<String>,
+    ) -> Result<(), JsError> {
+        let wall = wall_clock().ok_or_else(|| JsError::new("the clock is out of range"))?;
+        self.command(|ua, t| {
+            ua.start_recording_audio(t, session as u64, file_name.as_deref(), wall)
+        })
+    }
+
+    /// Stops the recording: `SIPSessionWillStopRecordingAudio {file_name}`, then
+    /// `SIPSessionDidStopRecordingAudio {file_name}`. A recording also stops when the
+    /// session ends.
+    #[wasm_bindgen(js_name = stopRecordingAudio)]
+    pub fn stop_recording_audio(&self, session: f64) -> Result<(), JsError> {
+        self.command(|ua, t| ua.stop_recording_audio(t, session as u64))
+    }
+
+    /// The file the gateway records the session's audio to (the seed's
+    /// `audio_recording_file_name`), while recording.
+    #[wasm_bindgen(js_name = audioRecordingFileName)]
+    pub fn audio_recording_file_name(&self, session: f64) -> Option<String> {
+        self.inner
+            .borrow()
+            .ua
+            .session(session as u64)
+            .and_then(|s| s.audio_recording_file_name())
+            .map(str::to_string)
     }
 
     /// The peer's SDP in effect for a session (its offer while the session is incoming).

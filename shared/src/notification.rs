@@ -198,6 +198,32 @@ pub enum Event {
         /// The stream types active from now on, in m-line order.
         streams: Vec<String>,
     },
+    /// A DTMF digit arrived from the remote party (an INFO `application/dtmf-relay` or
+    /// `application/dtmf` in the dialog, or a MESSAGE naming the dialog in `Target-Dialog`).
+    SIPSessionGotDTMF {
+        /// The digit, one of `0`-`9`, `*`, `#`, `A`-`D`.
+        digit: String,
+    },
+    /// The application asked to record the session's audio; the request is on its way.
+    SIPSessionWillStartRecordingAudio {
+        /// The file name asked for.
+        file_name: String,
+    },
+    /// The recorder started recording the session's audio.
+    SIPSessionDidStartRecordingAudio {
+        /// The file the recorder writes, as it named it (with its path).
+        file_name: String,
+    },
+    /// The recording is about to stop (asked by the application, or the session ends).
+    SIPSessionWillStopRecordingAudio {
+        /// The file being recorded.
+        file_name: String,
+    },
+    /// The recording stopped.
+    SIPSessionDidStopRecordingAudio {
+        /// The file recorded.
+        file_name: String,
+    },
     /// A media stream was initialized (sender: the stream).
     MediaStreamDidInitialize {
         /// The stream's type.
@@ -224,6 +250,99 @@ pub enum Event {
     MediaStreamDidEnd {
         /// The stream's type.
         stream: String,
+    },
+    /// A chat message arrived (sender: the chat stream), unwrapped from CPIM when it came
+    /// wrapped.
+    ChatStreamGotMessage {
+        /// The MSRP Message-ID (the seed's `message`, the MSRP data, reduced to its id).
+        message_id: String,
+        /// The content, as text (invalid UTF-8 replaced).
+        content: String,
+        /// The Content-Type of the user's message (the wrapped one under CPIM).
+        content_type: String,
+        /// The CPIM headers by name (`From`, `To`, `DateTime`, ...; repeated ones joined
+        /// with `, `); empty without a CPIM wrapper.
+        cpim_headers: std::collections::BTreeMap<String, String>,
+    },
+    /// A success report for a sent chat message arrived (sender: the chat stream).
+    ChatStreamDidDeliverMessage {
+        /// The Message-ID `send_message` returned.
+        message_id: String,
+        /// The status code (200).
+        code: u16,
+        /// The status comment.
+        reason: String,
+    },
+    /// A chat message was not delivered: a failure report, a failure transaction response,
+    /// or no response in time (sender: the chat stream).
+    ChatStreamDidNotDeliverMessage {
+        /// The Message-ID `send_message` returned.
+        message_id: String,
+        /// The status code (408 when no response came).
+        code: u16,
+        /// The status comment.
+        reason: String,
+    },
+    /// A chat message was sent (its last chunk went out) (sender: the chat stream).
+    ChatStreamDidSendMessage {
+        /// The Message-ID `send_message` returned.
+        message_id: String,
+    },
+    /// The remote party's composing state changed (RFC 3994) (sender: the chat stream).
+    ChatStreamGotComposingIndication {
+        /// `active` or `idle`.
+        state: String,
+        /// Seconds until an active state expires unless refreshed, for `active`.
+        refresh: Option<u32>,
+        /// What is being composed (`text/plain`, `audio`, ...), when said.
+        content_type: Option<String>,
+        /// When the remote party was last active (RFC 3339), with an idle document.
+        last_active: Option<String>,
+        /// The CPIM `From` of the indication, when it came wrapped.
+        sender: Option<String>,
+    },
+    /// A chunk of the file being received arrived (sender: the file-transfer stream); the
+    /// shell writes its bytes at `offset`.
+    FileTransferStreamGotChunk {
+        /// The Content-Type of the file.
+        content_type: Option<String>,
+        /// Where the chunk goes in the file, 0-based.
+        offset: u64,
+        /// The chunk's length.
+        length: u64,
+        /// Distinct bytes of the file received so far.
+        transferred_bytes: u64,
+        /// The file's size, when known.
+        file_size: Option<u64>,
+    },
+    /// A chunk of the file being sent was acknowledged (sender: the file-transfer stream).
+    FileTransferStreamDidDeliverChunk {
+        /// The MSRP Message-ID of the transfer.
+        message_id: String,
+        /// Where the chunk starts in the file, 0-based.
+        offset: u64,
+        /// The chunk's length.
+        length: u64,
+        /// Bytes acknowledged so far.
+        transferred_bytes: u64,
+        /// The file's size.
+        file_size: u64,
+    },
+    /// The file being sent could not be delivered (sender: the file-transfer stream);
+    /// `FileTransferStreamDidFinish` with the error follows.
+    FileTransferStreamDidNotDeliverChunk {
+        /// The MSRP Message-ID of the transfer.
+        message_id: String,
+        /// The status code (408 when no response came).
+        code: u16,
+        /// The status comment.
+        reason: String,
+    },
+    /// The transfer ended (sender: the file-transfer stream).
+    FileTransferStreamDidFinish {
+        /// `None` on success; otherwise what went wrong (hash mismatch, aborted, failure
+        /// report, ...).
+        error: Option<String>,
     },
     /// The application is starting its sub-systems.
     SIPApplicationWillStart {},
@@ -259,11 +378,27 @@ impl Event {
             Event::SIPSessionRejectedStreamProposal { .. } => "SIPSessionRejectedStreamProposal",
             Event::SIPSessionAcceptedStreamProposal { .. } => "SIPSessionAcceptedStreamProposal",
             Event::SIPSessionGotStreamUpdate { .. } => "SIPSessionGotStreamUpdate",
+            Event::SIPSessionGotDTMF { .. } => "SIPSessionGotDTMF",
+            Event::SIPSessionWillStartRecordingAudio { .. } => "SIPSessionWillStartRecordingAudio",
+            Event::SIPSessionDidStartRecordingAudio { .. } => "SIPSessionDidStartRecordingAudio",
+            Event::SIPSessionWillStopRecordingAudio { .. } => "SIPSessionWillStopRecordingAudio",
+            Event::SIPSessionDidStopRecordingAudio { .. } => "SIPSessionDidStopRecordingAudio",
             Event::MediaStreamDidInitialize { .. } => "MediaStreamDidInitialize",
             Event::MediaStreamDidStart { .. } => "MediaStreamDidStart",
             Event::MediaStreamDidFail { .. } => "MediaStreamDidFail",
             Event::MediaStreamWillEnd { .. } => "MediaStreamWillEnd",
             Event::MediaStreamDidEnd { .. } => "MediaStreamDidEnd",
+            Event::ChatStreamGotMessage { .. } => "ChatStreamGotMessage",
+            Event::ChatStreamDidDeliverMessage { .. } => "ChatStreamDidDeliverMessage",
+            Event::ChatStreamDidNotDeliverMessage { .. } => "ChatStreamDidNotDeliverMessage",
+            Event::ChatStreamDidSendMessage { .. } => "ChatStreamDidSendMessage",
+            Event::ChatStreamGotComposingIndication { .. } => "ChatStreamGotComposingIndication",
+            Event::FileTransferStreamGotChunk { .. } => "FileTransferStreamGotChunk",
+            Event::FileTransferStreamDidDeliverChunk { .. } => "FileTransferStreamDidDeliverChunk",
+            // One line, so that `cargo xtask pack` finds the name beside its variant.
+            #[rustfmt::skip]
+            Event::FileTransferStreamDidNotDeliverChunk { .. } => "FileTransferStreamDidNotDeliverChunk",
+            Event::FileTransferStreamDidFinish { .. } => "FileTransferStreamDidFinish",
             Event::SIPApplicationWillStart {} => "SIPApplicationWillStart",
             Event::SIPApplicationDidStart {} => "SIPApplicationDidStart",
             Event::SIPApplicationWillEnd {} => "SIPApplicationWillEnd",

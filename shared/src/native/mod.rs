@@ -45,6 +45,7 @@
 
 mod flow;
 
+use crate::cpim::DateTime;
 use crate::notification::Notification;
 use crate::time::Time;
 use crate::ua::{AccountConfig, Error, Output, Transport, UserAgent};
@@ -144,6 +145,13 @@ enum Command {
     },
     Hold(u64, Reply<()>),
     Unhold(u64, Reply<()>),
+    SendDtmf(u64, char, Reply<()>),
+    StartRecordingAudio {
+        id: u64,
+        file_name: Option<String>,
+        reply: Reply<()>,
+    },
+    StopRecordingAudio(u64, Reply<()>),
     Shutdown,
 }
 
@@ -209,6 +217,33 @@ impl Handle {
     /// Takes an established session off hold.
     pub async fn unhold(&self, id: u64) -> Result<(), CommandError> {
         self.call(|reply| Command::Unhold(id, reply)).await
+    }
+
+    /// Sends a DTMF digit by INFO (`application/dtmf-relay`).
+    pub async fn send_dtmf(&self, id: u64, digit: char) -> Result<(), CommandError> {
+        self.call(|reply| Command::SendDtmf(id, digit, reply)).await
+    }
+
+    /// Asks the recorder to record the session's audio to `file_name`, or to a name made
+    /// of the participants and the current UTC date and time.
+    pub async fn start_recording_audio(
+        &self,
+        id: u64,
+        file_name: Option<&str>,
+    ) -> Result<(), CommandError> {
+        let file_name = file_name.map(str::to_string);
+        self.call(|reply| Command::StartRecordingAudio {
+            id,
+            file_name,
+            reply,
+        })
+        .await
+    }
+
+    /// Asks the recorder to stop recording the session's audio.
+    pub async fn stop_recording_audio(&self, id: u64) -> Result<(), CommandError> {
+        self.call(|reply| Command::StopRecordingAudio(id, reply))
+            .await
     }
 }
 
@@ -313,6 +348,17 @@ fn seed(origin: Instant) -> u64 {
         std::process::id(),
         format!("{origin:?}"),
     ))
+}
+
+/// The wall clock in UTC, for the names of recordings.
+fn wall_clock() -> DateTime {
+    let since = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = i64::try_from(since.as_secs()).unwrap_or(0);
+    DateTime::from_unix(secs, since.subsec_nanos(), 0)
+        .or_else(|| DateTime::from_unix(0, 0, 0))
+        .expect("the epoch is a valid date")
 }
 
 /// The loop's state.
@@ -465,6 +511,24 @@ impl Loop {
             }
             Command::Unhold(id, reply) => {
                 let _ = reply.send(ua.unhold(now, id));
+            }
+            Command::SendDtmf(id, digit, reply) => {
+                let _ = reply.send(ua.send_dtmf(now, id, digit));
+            }
+            Command::StartRecordingAudio {
+                id,
+                file_name,
+                reply,
+            } => {
+                let _ = reply.send(ua.start_recording_audio(
+                    now,
+                    id,
+                    file_name.as_deref(),
+                    wall_clock(),
+                ));
+            }
+            Command::StopRecordingAudio(id, reply) => {
+                let _ = reply.send(ua.stop_recording_audio(now, id));
             }
             Command::Shutdown => {}
         }

@@ -2,7 +2,7 @@
 //! (180 Ringing with our tag), `accept` sends the 2xx and retransmits it until the ACK
 //! (§13.3.1.4), `reject` sends 486 or 603, a CANCEL from the caller gets 200 and the INVITE
 //! 487 (§9.2); then the requests of the dialog (§12.2.2): BYE (§15.1.2), re-INVITE, UPDATE,
-//! OPTIONS.
+//! INFO (RFC 6086, in `info`), OPTIONS.
 
 use super::{streams, Session, SessionDirection};
 use crate::dialog::uas::{dialog_response, Retransmitter};
@@ -260,6 +260,7 @@ impl Session {
             "BYE" => self.on_bye(ctx, now, tx, msg),
             "INVITE" => self.on_reinvite(ctx, now, tx, msg),
             "UPDATE" => self.on_update(ctx, now, tx, msg),
+            "INFO" => self.on_info(ctx, now, tx, msg),
             "OPTIONS" => {
                 let mut r = self.in_dialog_response(ctx, msg, 200, "OK");
                 r.push_header("Allow", ALLOW);

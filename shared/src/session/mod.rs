@@ -11,12 +11,15 @@
 //! - `SIPSessionWillEnd` only when the application ends the session (`end`, `reject`);
 //! - `SIPSessionDidFail` always just before the change to TERMINATED and `SIPSessionDidEnd`,
 //!   which is always the last notification of a session.
+//! - a recording in progress stops (`SIPSessionWillStopRecordingAudio`, `DidStop…`) before
+//!   a session's `SIPSessionDidFail` or its change to TERMINATED.
 //!
 //! The files: `outgoing` (connect, INVITE responses, CANCEL), `incoming` (new INVITE,
 //! accept, reject, in-dialog requests), `reinvite` (hold, unhold, the peer's re-offers,
-//! glare) and `media` (the descriptions).
+//! glare), `media` (the descriptions) and `info` (DTMF and recording control by INFO).
 
 mod incoming;
+mod info;
 mod media;
 mod outgoing;
 mod reinvite;
@@ -30,8 +33,15 @@ use crate::sip::{Message, Uri};
 use crate::time::Time;
 use crate::transaction::TransactionId;
 use crate::ua::{Ctx, Error};
+pub use info::{
+    dtmf_digit, parse_dtmf, parse_dtmf_relay, DTMF, DTMF_DURATION, DTMF_RELAY, INFO_ACCEPT,
+    MAX_PENDING_INFO, RECORDING,
+};
+pub(crate) use info::{dtmf_of, parse_target_dialog};
+use info::{InfoKind, RecordingState};
 use media::Media;
 use serde::Serialize;
+use std::collections::VecDeque;
 use streams::{RemoteProposal, Slot};
 
 /// Which way the session's initial INVITE went (the seed's `direction` attribute).
@@ -135,6 +145,12 @@ pub struct Session {
     want_remove: Vec<&'static str>,
     /// The peer's proposal while PROPOSED.
     proposal: Option<RemoteProposal>,
+    /// Our INFO on its way (one at a time per dialog) and what it carries.
+    info: Option<(TransactionId, InfoKind)>,
+    /// The INFOs waiting for their turn.
+    info_queue: VecDeque<InfoKind>,
+    /// Where the recording of the audio stands.
+    recording: RecordingState,
 }
 
 impl Session {
@@ -175,6 +191,9 @@ impl Session {
             want_add: Vec::new(),
             want_remove: Vec::new(),
             proposal: None,
+            info: None,
+            info_queue: VecDeque::new(),
+            recording: RecordingState::Idle,
         }
     }
 
@@ -264,7 +283,14 @@ impl Session {
         &self.call_id
     }
 
-    pub(crate) fn remote_tag(&self) -> Option<&str> {
+    /// Our tag in the session's dialog (RFC 4538's `local-tag` of a `Target-Dialog` sent to
+    /// us).
+    pub fn local_tag(&self) -> &str {
+        &self.local_tag
+    }
+
+    /// The peer's tag in the session's dialog, once known.
+    pub fn remote_tag(&self) -> Option<&str> {
         self.remote_tag.as_deref()
     }
 
@@ -307,6 +333,7 @@ impl Session {
         self.want_add.clear();
         self.want_remove.clear();
         self.proposal = None;
+        self.end_recording(ctx);
         self.end_streams(ctx);
         self.stop_time = Some(now);
         self.set_state(ctx, SessionState::Terminated);
@@ -317,7 +344,8 @@ impl Session {
         if self.is_over() {
             return;
         }
-        // The streams end before the session's last notifications.
+        // The recording and the streams end before the session's last notifications.
+        self.end_recording(ctx);
         self.end_streams(ctx);
         self.notify(
             ctx,
@@ -422,6 +450,8 @@ impl Session {
             self.on_invite_response(ctx, now, msg, code);
         } else if self.reinvite.as_ref().is_some_and(|r| r.tx == tx) {
             self.on_reinvite_response(ctx, now, msg, code);
+        } else if self.is_info_tx(tx) {
+            self.on_info_response(ctx, now, msg, code);
         } else if Some(tx) == self.bye_tx {
             if code >= 200 && self.state == SessionState::Terminating {
                 self.terminate(ctx, now, Originator::Local);
@@ -462,6 +492,8 @@ impl Session {
             // An in-dialog request timed out: the dialog is gone (RFC 3261 §12.2.1.2).
             self.reinvite = None;
             self.fail_with_bye(ctx, now, Originator::Local, code, reason);
+        } else if self.is_info_tx(tx) {
+            self.on_info_failure(ctx, now, failure);
         } else if Some(tx) == self.bye_tx && self.state == SessionState::Terminating {
             self.terminate(ctx, now, Originator::Local);
         }

@@ -165,6 +165,12 @@ impl Ctx {
     /// Answers `req` (server transaction `tx`) with `code`, adding `to_tag` to a To without
     /// one.
     pub fn reply(&mut self, now: Time, tx: TransactionId, req: &Message, code: u16, reason: &str) {
+        let r = self.response(req, code, reason);
+        self.respond(now, tx, r);
+    }
+
+    /// A response to `req` outside dialogs: a To tag is added to a To without one.
+    pub fn response(&mut self, req: &Message, code: u16, reason: &str) -> Message {
         let mut r = Message::response_to(req, code, reason);
         if code > 100 {
             if let Some(mut to) = req.header("To").and_then(|t| NameAddr::parse(t).ok()) {
@@ -175,7 +181,7 @@ impl Ctx {
                 }
             }
         }
-        self.respond(now, tx, r);
+        r
     }
 
     /// Marks server transaction `tx` as `owner`'s.

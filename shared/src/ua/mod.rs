@@ -9,15 +9,21 @@
 //!
 //! Requests are routed to their transaction user: a CANCEL to the session of the INVITE it
 //! cancels (§9.2), a request with a To tag to the session of its dialog (§12.2.2, else 481),
-//! an INVITE without one to a new incoming session; responses go to whoever started the
+//! an INVITE without one to a new incoming session, a MESSAGE naming a dialog in
+//! `Target-Dialog` (RFC 4538: DTMF the gateway relays) to that dialog's session; responses go
+//! to whoever started the
 //! client transaction. A 2xx to an INVITE whose session is gone is ACKed and its dialog
 //! ended with a BYE (§13.2.2.4).
 
 mod ctx;
 
-pub use crate::session::{Session, SessionDirection};
+pub use crate::session::{
+    dtmf_digit, parse_dtmf, parse_dtmf_relay, Session, SessionDirection, DTMF, DTMF_DURATION,
+    DTMF_RELAY, INFO_ACCEPT, MAX_PENDING_INFO, RECORDING,
+};
 pub(crate) use ctx::{Ctx, Owner};
 
+use crate::cpim::DateTime;
 use crate::dialog::{tag_of, uac};
 use crate::notification::{Notification, SessionState};
 use crate::registration::Registration;
@@ -169,6 +175,14 @@ pub enum Error {
     StreamNotProposed(String),
     /// No stream was asked for.
     NoStreams,
+    /// Not a DTMF digit (`0`-`9`, `*`, `#`, `A`-`D`).
+    InvalidDtmfDigit(char),
+    /// The session's audio is being recorded already (or the recorder was asked to start).
+    AlreadyRecording,
+    /// The session's audio is not being recorded.
+    NotRecording,
+    /// Too many INFO requests (DTMF digits, recording commands) wait for their turn.
+    TooManyPending,
 }
 
 impl fmt::Display for Error {
@@ -183,6 +197,10 @@ impl fmt::Display for Error {
             Error::NoSuchStream(t) => write!(f, "the session has no {t} stream"),
             Error::StreamNotProposed(t) => write!(f, "no {t} stream was proposed"),
             Error::NoStreams => write!(f, "no stream asked for"),
+            Error::InvalidDtmfDigit(c) => write!(f, "{c:?} is not a DTMF digit"),
+            Error::AlreadyRecording => write!(f, "the audio is being recorded already"),
+            Error::NotRecording => write!(f, "the audio is not being recorded"),
+            Error::TooManyPending => write!(f, "too many requests wait for their turn"),
         }
     }
 }
@@ -195,7 +213,7 @@ pub const T1: Duration = Duration::from_millis(500);
 pub const TRANSACTION_TIMEOUT: Duration = Duration::from_millis(64 * 500);
 
 /// The methods this user agent handles.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO";
 
 /// How many ended sessions stay readable (attributes, `stop_time`) after TERMINATED.
 pub const ENDED_SESSIONS_KEPT: usize = 32;
@@ -559,6 +577,37 @@ impl UserAgent {
         self.with_session(now, id, |s, ctx| s.hold(ctx, now, false))
     }
 
+    /// The seed's `send_dtmf`: sends `digit` (`0`-`9`, `*`, `#`, `A`-`D`, any case) to the
+    /// peer as an INFO `application/dtmf-relay`. Allowed while ESTABLISHED with an audio
+    /// stream; digits sent quickly wait for the previous INFO's final response, in order.
+    pub fn send_dtmf(&mut self, now: Time, id: u64, digit: char) -> Result<(), Error> {
+        self.with_session(now, id, |s, ctx| s.send_dtmf(ctx, now, digit))
+    }
+
+    /// The seed's `start_recording_audio`: asks the recorder (the gateway) by INFO to record
+    /// the session's audio to `file_name`, or without one to
+    /// `<local user>-<remote user>-<YYYYMMDD-HHMMSS>.wav` with the date and time of
+    /// `wall_now` (the shell's wall clock, in the offset it wants in the name).
+    /// `SIPSessionWillStartRecordingAudio` now, `SIPSessionDidStartRecordingAudio` with the
+    /// recorder's file name on its 2xx. Allowed while ESTABLISHED with an audio stream.
+    pub fn start_recording_audio(
+        &mut self,
+        now: Time,
+        id: u64,
+        file_name: Option<&str>,
+        wall_now: DateTime,
+    ) -> Result<(), Error> {
+        self.with_session(now, id, |s, ctx| {
+            s.start_recording_audio(ctx, now, file_name, wall_now)
+        })
+    }
+
+    /// The seed's `stop_recording_audio`: `SIPSessionWillStopRecordingAudio` now,
+    /// `SIPSessionDidStopRecordingAudio` on the recorder's 2xx.
+    pub fn stop_recording_audio(&mut self, now: Time, id: u64) -> Result<(), Error> {
+        self.with_session(now, id, |s, ctx| s.stop_recording_audio(ctx, now))
+    }
+
     /// A session, live or among the last [`ENDED_SESSIONS_KEPT`] ended ones, with its
     /// attributes.
     pub fn session(&self, id: u64) -> Option<&Session> {
@@ -849,7 +898,51 @@ impl UserAgent {
                 self.ctx.respond(now, tx, r);
             }
             "BYE" => self.ctx.reply(now, tx, &msg, 481, DOES_NOT_EXIST),
+            "MESSAGE" if msg.header("Target-Dialog").is_some() => {
+                self.target_dialog_message(now, tx, &msg)
+            }
             _ => self.ctx.reply(now, tx, &msg, 405, "Method Not Allowed"),
+        }
+    }
+
+    /// A MESSAGE outside dialogs naming one in `Target-Dialog` (RFC 4538): DTMF the gateway
+    /// relays from RTP (RFC 4733) to the session, as `application/dtmf-relay` or
+    /// `application/dtmf`. 481 when no live session has that dialog, 415 for another body.
+    /// Other MESSAGEs (pager mode) are not supported: 405.
+    fn target_dialog_message(&mut self, now: Time, tx: TransactionId, msg: &Message) {
+        let target = msg
+            .header("Target-Dialog")
+            .and_then(crate::session::parse_target_dialog);
+        let Some((call_id, local_tag, remote_tag)) = target else {
+            self.ctx
+                .reply(now, tx, msg, 400, "Bad Request (Target-Dialog)");
+            return;
+        };
+        let sid = self
+            .sessions
+            .iter()
+            .find(|s| s.is_target_dialog(&call_id, &local_tag, &remote_tag))
+            .map(Sess::id);
+        let Some(sid) = sid else {
+            self.ctx.reply(now, tx, msg, 481, DOES_NOT_EXIST);
+            return;
+        };
+        match crate::session::dtmf_of(msg) {
+            Ok(Some(digit)) => {
+                self.ctx.reply(now, tx, msg, 200, "OK");
+                self.ctx.acting = Some(Owner::Session(sid));
+                if let Some(s) = live(&mut self.sessions, sid) {
+                    s.got_relayed_dtmf(&mut self.ctx, digit);
+                }
+            }
+            Ok(None) => {
+                let mut r = self.ctx.response(msg, 415, "Unsupported Media Type");
+                r.push_header("Accept", INFO_ACCEPT);
+                self.ctx.respond(now, tx, r);
+            }
+            Err(()) => self
+                .ctx
+                .reply(now, tx, msg, 400, "Bad Request (no DTMF digit)"),
         }
     }
 

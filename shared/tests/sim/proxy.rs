@@ -11,6 +11,10 @@
 //! - Optionally it Record-Routes INVITEs, challenges REGISTER with 401 and INVITE with 407
 //!   (digest, MD5, a fixed nonce), answering statelessly and absorbing the ACKs of its own
 //!   final responses.
+//! - Optionally it plays the gateway's recorder ([`Proxy::recorder`]): it answers the
+//!   recording INFOs (`application/vnd.sipsimple.recording+json`) itself, and
+//!   [`Proxy::send_to_user`] lets a test send requests as the gateway does (a MESSAGE with
+//!   `Target-Dialog` relaying DTMF).
 
 use super::Endpoint;
 use sipsimple::auth::{ha1, Algorithm, Challenge, Credentials};
@@ -48,6 +52,21 @@ pub struct Proxy {
     outbox: VecDeque<(Dest, Vec<u8>)>,
     /// Requests answered by the proxy itself: (time, status code, method).
     pub answered: Vec<(Time, u16, String)>,
+    /// Play the recorder: answer recording INFOs with this status, a 2xx to a start
+    /// carrying `{"file_name": "<dir><name asked>"}` with `dir` from [`Recorder::dir`].
+    pub recorder: Option<Recorder>,
+}
+
+/// The gateway's recorder, as the proxy plays it.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder {
+    /// Prefixed to the file name asked for, in the 2xx to a start; `None`: the 2xx has no
+    /// body.
+    pub dir: Option<String>,
+    /// The status code of the answers (200 unless set).
+    pub status: Option<u16>,
+    /// The bodies of the recording INFOs received, in order.
+    pub commands: Vec<String>,
 }
 
 impl Proxy {
@@ -66,7 +85,49 @@ impl Proxy {
             flows: BTreeMap::new(),
             outbox: VecDeque::new(),
             answered: Vec::new(),
+            recorder: None,
         }
+    }
+
+    /// Sends `req` to `user`'s binding, its Request-URI set to the bound contact, as the
+    /// gateway sends its own requests; `false` when `user` has no binding.
+    pub fn send_to_user(&mut self, user: &str, mut req: Message) -> bool {
+        let Some((contact, flow)) = self.bindings.get(user).cloned() else {
+            return false;
+        };
+        if let sipsimple::sip::StartLine::Request { uri, .. } = &mut req.start {
+            *uri = contact;
+        }
+        self.send(flow, &req);
+        true
+    }
+
+    /// Answers a recording INFO as the recorder, if the proxy plays one.
+    fn record(&mut self, now: Time, source: &Dest, req: &Message) -> bool {
+        let is_recording = req.method() == Some("INFO")
+            && req
+                .header("Content-Type")
+                .is_some_and(|c| c.eq_ignore_ascii_case(sipsimple::ua::RECORDING));
+        let Some(recorder) = self.recorder.as_mut().filter(|_| is_recording) else {
+            return false;
+        };
+        let body = String::from_utf8_lossy(&req.body).into_owned();
+        recorder.commands.push(body.clone());
+        let status = recorder.status.unwrap_or(200);
+        let dir = recorder.dir.clone();
+        let mut r = self.answer(
+            now,
+            req,
+            status,
+            if status < 300 { "OK" } else { "Refused" },
+        );
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        if let (Some(dir), Some(name), true) = (dir, v["file_name"].as_str(), status < 300) {
+            let json = serde_json::json!({ "file_name": format!("{dir}{name}") });
+            r.set_body("application/json", json.to_string().into_bytes());
+        }
+        self.send(source.clone(), &r);
+        true
     }
 
     /// A static binding: requests to `user@domain` go to `contact` over `flow`.
@@ -199,6 +260,9 @@ impl Proxy {
             .header("Max-Forwards")
             .and_then(|m| m.trim().parse().ok())
             .unwrap_or(70);
+        if self.record(now, &source, &req) {
+            return;
+        }
         if max_forwards == 0 {
             let r = self.answer(now, &req, 483, "Too Many Hops");
             self.send(source, &r);

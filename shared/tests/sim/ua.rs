@@ -54,6 +54,19 @@ pub enum Command {
     TransportClosed,
     /// `handle_transport_opened`: the flow is back.
     TransportOpened,
+    /// `send_dtmf` on session `id`.
+    SendDtmf(u64, char),
+    /// `start_recording_audio` on session `id`, with this file name or the default one
+    /// (dated [`wall_clock`]).
+    StartRecording(u64, Option<String>),
+    /// `stop_recording_audio` on session `id`.
+    StopRecording(u64),
+}
+
+/// The simulated wall clock: 2023-11-14T22:13:20Z at virtual time 0, in UTC.
+pub fn wall_clock(now: Time) -> sipsimple::cpim::DateTime {
+    let secs = 1_700_000_000 + (now.as_millis() / 1000) as i64;
+    sipsimple::cpim::DateTime::from_unix(secs, 0, 0).expect("a valid date")
 }
 
 /// How a user agent answers the peer's stream proposals on its own.
@@ -240,6 +253,11 @@ impl UaNode {
                 ua.handle_transport_opened(now);
                 Ok(())
             }
+            Command::SendDtmf(id, digit) => ua.send_dtmf(now, *id, *digit),
+            Command::StartRecording(id, name) => {
+                ua.start_recording_audio(now, *id, name.as_deref(), wall_clock(now))
+            }
+            Command::StopRecording(id) => ua.stop_recording_audio(now, *id),
         };
         if let Err(e) = result {
             self.refused.push((now, command, e));
@@ -383,6 +401,19 @@ pub fn describe(e: &Event) -> String {
             format!("Rejected({} {reason})", who(proposer))
         }
         Event::SIPSessionGotStreamUpdate { streams } => format!("Update{streams:?}"),
+        Event::SIPSessionGotDTMF { digit } => format!("DTMF({digit})"),
+        Event::SIPSessionWillStartRecordingAudio { file_name } => {
+            format!("WillStartRecording({file_name})")
+        }
+        Event::SIPSessionDidStartRecordingAudio { file_name } => {
+            format!("DidStartRecording({file_name})")
+        }
+        Event::SIPSessionWillStopRecordingAudio { file_name } => {
+            format!("WillStopRecording({file_name})")
+        }
+        Event::SIPSessionDidStopRecordingAudio { file_name } => {
+            format!("DidStopRecording({file_name})")
+        }
         Event::MediaStreamDidInitialize { stream } => format!("{stream}:DidInitialize"),
         Event::MediaStreamDidStart { stream } => format!("{stream}:DidStart"),
         Event::MediaStreamDidFail { stream, reason } => format!("{stream}:DidFail({reason})"),
