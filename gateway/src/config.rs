@@ -43,6 +43,40 @@ pub struct Config {
     pub database_url: Option<String>,
     /// `[upstream]`: the proxy requests to foreign domains go through.
     pub upstream: Option<Upstream>,
+    /// `[media]`: the WebRTC ⇄ RTP relay.
+    pub media: Media,
+}
+
+/// What SRTP the gateway asks of the SIP side in its own offers (RFC 4568 SDES).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SrtpPolicy {
+    /// Plain `RTP/AVP`.
+    Off,
+    /// `RTP/AVP` with `a=crypto`: SRTP when the peer answers with a key.
+    Optional,
+    /// `RTP/SAVP`: the peer must do SRTP.
+    Required,
+}
+
+/// The `[media]` settings, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Media {
+    /// Anchor media between browsers and the SIP side.
+    pub enabled: bool,
+    /// The address RTP and ICE sockets bind to.
+    pub address: std::net::IpAddr,
+    /// The address written in SDP and ICE candidates, when it differs (1:1 NAT).
+    pub advertise: Option<std::net::IpAddr>,
+    /// The one UDP port of every browser leg (ICE multiplexed); 0 picks a free one.
+    pub webrtc_port: u16,
+    /// The RTP ports of SIP legs, even port for RTP and the next for RTCP.
+    pub rtp_ports: (u16, u16),
+    /// SRTP in the gateway's offers to the SIP side.
+    pub srtp: SrtpPolicy,
+    /// Record every anchored call.
+    pub record_calls: bool,
+    /// Where recordings go (one folder per user).
+    pub recordings_dir: PathBuf,
 }
 
 /// The `[upstream]` settings, checked.
@@ -106,6 +140,16 @@ command-line flags override both. Keys, defaults and environment variables:
                            to other domains go through it     SIPSIMPLE_UPSTREAM_PROXY
   username = \"\"            credentials for its 401/407         SIPSIMPLE_UPSTREAM_USERNAME
   password = \"\"                                                SIPSIMPLE_UPSTREAM_PASSWORD
+  [media]
+  enabled = true           relay audio between browsers (WebRTC) and SIP (RTP)  SIPSIMPLE_MEDIA_ENABLED
+  address = \"127.0.0.1\"    address media sockets bind to                    SIPSIMPLE_MEDIA_ADDRESS
+  advertise = \"\"           address written in SDP/ICE when behind 1:1 NAT    SIPSIMPLE_MEDIA_ADVERTISE
+  webrtc_port = 0          the one UDP port of browser media (0 = any free)   SIPSIMPLE_MEDIA_WEBRTC_PORT
+  rtp_ports = \"20000-29999\" RTP/RTCP port pairs of SIP legs                  SIPSIMPLE_MEDIA_RTP_PORTS
+  srtp = \"off\"             \"off\" | \"optional\" | \"required\": SDES-SRTP offered to SIP
+                                                                    SIPSIMPLE_MEDIA_SRTP
+  record_calls = false     record every anchored call to WAV                  SIPSIMPLE_MEDIA_RECORD_CALLS
+  recordings_dir = \"\"      default: <data_dir>/recordings                     SIPSIMPLE_MEDIA_RECORDINGS_DIR
   [log]
   sip = false              log every SIP message (debug, target sipsimple_gateway::sip)
                                                                     SIPSIMPLE_LOG_SIP
@@ -162,6 +206,31 @@ pub struct Settings {
     /// `[upstream]`.
     #[serde(default)]
     pub upstream: UpstreamSettings,
+    /// `[media]`.
+    #[serde(default)]
+    pub media: MediaSettings,
+}
+
+/// The `[media]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSettings {
+    /// `media.enabled`.
+    pub enabled: Option<bool>,
+    /// `media.address`.
+    pub address: Option<String>,
+    /// `media.advertise`.
+    pub advertise: Option<String>,
+    /// `media.webrtc_port`.
+    pub webrtc_port: Option<u16>,
+    /// `media.rtp_ports`, `"20000-29999"`.
+    pub rtp_ports: Option<String>,
+    /// `media.srtp`.
+    pub srtp: Option<String>,
+    /// `media.record_calls`.
+    pub record_calls: Option<bool>,
+    /// `media.recordings_dir`.
+    pub recordings_dir: Option<PathBuf>,
 }
 
 /// The `[database]` table.
@@ -280,6 +349,21 @@ impl Settings {
         s.upstream.proxy = text("upstream.proxy");
         s.upstream.username = text("upstream.username");
         s.upstream.password = text("upstream.password");
+        let m = &mut s.media;
+        m.enabled = val("media.enabled")
+            .map(|v| parse_bool("media.enabled", &v))
+            .transpose()?;
+        m.address = text("media.address");
+        m.advertise = text("media.advertise");
+        m.webrtc_port = val("media.webrtc_port")
+            .map(|v| parse_num::<u16>("media.webrtc_port", &v))
+            .transpose()?;
+        m.rtp_ports = text("media.rtp_ports");
+        m.srtp = text("media.srtp");
+        m.record_calls = val("media.record_calls")
+            .map(|v| parse_bool("media.record_calls", &v))
+            .transpose()?;
+        m.recordings_dir = text("media.recordings_dir").map(PathBuf::from);
         Ok(s)
     }
 
@@ -316,6 +400,16 @@ impl Settings {
                 username: over.upstream.username.or(self.upstream.username),
                 password: over.upstream.password.or(self.upstream.password),
             },
+            media: MediaSettings {
+                enabled: over.media.enabled.or(self.media.enabled),
+                address: over.media.address.or(self.media.address),
+                advertise: over.media.advertise.or(self.media.advertise),
+                webrtc_port: over.media.webrtc_port.or(self.media.webrtc_port),
+                rtp_ports: over.media.rtp_ports.or(self.media.rtp_ports),
+                srtp: over.media.srtp.or(self.media.srtp),
+                record_calls: over.media.record_calls.or(self.media.record_calls),
+                recordings_dir: over.media.recordings_dir.or(self.media.recordings_dir),
+            },
         }
     }
 
@@ -345,6 +439,7 @@ impl Settings {
         let (data_dir, domain) = self.store_place()?;
         let database_url = self.database_url();
         let upstream = parse_upstream(&self.upstream)?;
+        let media = parse_media(&self.media, &data_dir)?;
         let addr =
             |key: &str, v: &Option<String>, default: &str| -> Result<SocketAddr, ConfigError> {
                 let v = v.as_deref().unwrap_or(default);
@@ -425,6 +520,7 @@ impl Settings {
                 allowed_origins,
             },
             log_sip: self.log.sip.unwrap_or(false),
+            media,
         })
     }
 }
@@ -580,6 +676,66 @@ fn parse_upstream(u: &UpstreamSettings) -> Result<Option<Upstream>, ConfigError>
     }))
 }
 
+/// Checks the `[media]` table.
+fn parse_media(m: &MediaSettings, data_dir: &Path) -> Result<Media, ConfigError> {
+    let ip = |key: &str, v: &str| {
+        v.trim()
+            .parse::<std::net::IpAddr>()
+            .map_err(|_| key_error(key, format!("{v:?} is not an IP address like 127.0.0.1")))
+    };
+    let address = ip("media.address", m.address.as_deref().unwrap_or("127.0.0.1"))?;
+    let advertise = match m.advertise.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(a) => Some(ip("media.advertise", a)?),
+    };
+    let ports = m.rtp_ports.as_deref().unwrap_or("20000-29999");
+    let bad_ports = || {
+        key_error(
+            "media.rtp_ports",
+            format!("{ports:?} is not a range like 20000-29999 of at least 2 ports above 1023"),
+        )
+    };
+    let (lo, hi) = ports.split_once('-').ok_or_else(bad_ports)?;
+    let lo: u16 = lo.trim().parse().map_err(|_| bad_ports())?;
+    let hi: u16 = hi.trim().parse().map_err(|_| bad_ports())?;
+    if lo < 1024 || hi <= lo {
+        return Err(bad_ports());
+    }
+    let srtp = match m
+        .srtp
+        .as_deref()
+        .unwrap_or("off")
+        .trim()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "off" => SrtpPolicy::Off,
+        "optional" => SrtpPolicy::Optional,
+        "required" => SrtpPolicy::Required,
+        other => {
+            return Err(key_error(
+                "media.srtp",
+                format!("{other:?} is not off, optional or required"),
+            ))
+        }
+    };
+    let recordings_dir = m
+        .recordings_dir
+        .clone()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or_else(|| data_dir.join("recordings"));
+    Ok(Media {
+        enabled: m.enabled.unwrap_or(true),
+        address,
+        advertise,
+        webrtc_port: m.webrtc_port.unwrap_or(0),
+        rtp_ports: (lo, hi),
+        srtp,
+        record_calls: m.record_calls.unwrap_or(false),
+        recordings_dir,
+    })
+}
+
 /// Checks a SIP domain given on the command line: a host name or an IP address literal.
 pub fn parse_domain(s: &str) -> Result<String, String> {
     let s = s.trim().to_ascii_lowercase();
@@ -664,7 +820,12 @@ mod tests {
             ..Settings::default()
         };
         let c = file.overlay(env).overlay(cli).resolve().expect("valid");
-        assert_eq!(c.http, "127.0.0.1:9001".parse().expect("addr"));
+        assert_eq!(
+            c.http,
+            "127.0.0.1:9001"
+                .parse::<std::net::SocketAddr>()
+                .expect("addr")
+        );
         assert_eq!(c.security.lockout.after, 7);
         assert!(c.log_sip);
         assert_eq!(c.security.allowed_origins, vec!["https://a.example"]);

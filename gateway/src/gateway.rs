@@ -50,6 +50,8 @@ pub struct Gateway {
     writes: mpsc::Sender<(StoreOp, i64)>,
     /// Store writes dropped because the queue was full (logged at 1, 2, 4, 8, ...).
     dropped_writes: AtomicU64,
+    /// The media relay, when `[media]` is enabled.
+    pub media: std::sync::OnceLock<crate::media::MediaRelay>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -91,6 +93,7 @@ impl Gateway {
             wake: Notify::new(),
             writes,
             dropped_writes: AtomicU64::new(0),
+            media: std::sync::OnceLock::new(),
         };
         (gw, rx)
     }
@@ -156,21 +159,32 @@ impl Gateway {
         }
     }
 
+    /// Sends a message now (after the media relay had its look at it).
+    pub fn transmit(self: &Arc<Self>, dest: Dest, bytes: Vec<u8>) {
+        self.metrics.sent(&bytes);
+        if self.cfg.log_sip {
+            debug!(target: SIP_LOG_TARGET, direction = "out", peer = %dest,
+                        "\n{}", String::from_utf8_lossy(&bytes));
+        } else if tracing::enabled!(tracing::Level::DEBUG) {
+            let first = bytes.split(|b| *b == b'\r').next().unwrap_or_default();
+            debug!(%dest, start = %String::from_utf8_lossy(first), "sending");
+        }
+        if self.transports.send(self, &dest, bytes).is_err() {
+            self.metrics.transport_error();
+            debug!(%dest, "no route; the send failed");
+            self.input(Input::SendFailed { dest });
+        }
+    }
+
     fn dispatch(self: &Arc<Self>, o: Output) {
         match o {
             Output::Transmit { dest, bytes } => {
-                self.metrics.sent(&bytes);
-                if self.cfg.log_sip {
-                    debug!(target: SIP_LOG_TARGET, direction = "out", peer = %dest,
-                        "\n{}", String::from_utf8_lossy(&bytes));
-                } else if tracing::enabled!(tracing::Level::DEBUG) {
-                    let first = bytes.split(|b| *b == b'\r').next().unwrap_or_default();
-                    debug!(%dest, start = %String::from_utf8_lossy(first), "sending");
-                }
-                if self.transports.send(self, &dest, bytes).is_err() {
-                    self.metrics.transport_error();
-                    debug!(%dest, "no route; the send failed");
-                    self.input(Input::SendFailed { dest });
+                let out = match self.media.get() {
+                    Some(m) => m.egress(self, dest, bytes),
+                    None => Some((dest, bytes)),
+                };
+                if let Some((dest, bytes)) = out {
+                    self.transmit(dest, bytes);
                 }
             }
             Output::Lookup { token, user } => {

@@ -42,7 +42,10 @@ async fn api_config(State(gw): State<Arc<Gateway>>) -> Json<serde_json::Value> {
 
 /// The counters, in the Prometheus text exposition format.
 async fn metrics(State(gw): State<Arc<Gateway>>) -> impl IntoResponse {
-    let text = gw.metrics.render(gw.stats());
+    let mut text = gw.metrics.render(gw.stats());
+    if let Some(m) = gw.media.get() {
+        text.push_str(&m.render_metrics());
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -23,6 +23,7 @@ mod digest;
 mod gateway;
 mod guard;
 mod http;
+mod media;
 mod metrics;
 mod proxy;
 mod random;

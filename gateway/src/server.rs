@@ -185,6 +185,16 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
         stop_rx.clone(),
     );
     let gw = Arc::new(gw);
+    let mut media_addr = "off".to_string();
+    if cfg.media.enabled {
+        let relay = crate::media::MediaRelay::new(cfg.media.clone()).await?;
+        relay.attach(&gw);
+        media_addr = relay.webrtc_addr().to_string();
+        if !cfg.media.address.is_loopback() {
+            warn!(addr = %media_addr, "media listening on an address other than loopback, as configured");
+        }
+        let _ = gw.media.set(relay);
+    }
     let now = crate::gateway::unix_millis();
     store.delete_expired_bindings(now).await?;
     let restored = gw.restore_bindings().await?;
@@ -273,7 +283,7 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
     }
     // The fields the e2e suite reads come first, in their order; new ones are appended.
     println!(
-        "sipsimple-gateway ready http={http_addr} https={https_addr} sip_udp={udp_addr} domain={} sip_tcp={} sip_tls={}",
+        "sipsimple-gateway ready http={http_addr} https={https_addr} sip_udp={udp_addr} domain={} sip_tcp={} sip_tls={} media={media_addr}",
         cfg.domain,
         show(tcp_addr),
         show(tls_addr),
@@ -284,6 +294,10 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
 
     stop_signal().await;
     info!("stopping");
+    // Recordings are finalised before anything else stops (SIGTERM included).
+    if let Some(m) = gw.media.get() {
+        m.shutdown().await;
+    }
     let _ = stop_tx.send(true);
     tls_handle.graceful_shutdown(Some(GRACE));
     let drained = tokio::time::timeout(GRACE * 2, async {

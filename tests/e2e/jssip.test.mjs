@@ -2,21 +2,18 @@
 // - JsSIP in Node (its WebSocketInterface over the `ws` package) registers with digest over
 //   WebSocket: the right password gives `registered`, a wrong one `registrationFailed` 403;
 // - JsSIP in headless Chromium (bundled from node_modules with esbuild) calls a SIPp UAS
-//   through the gateway with a real RTCPeerConnection (fake capture device): SIPp answers
-//   with a WebRTC-shaped SDP (tests/e2e/scenarios/uas_webrtc.xml), JsSIP confirms the call
-//   and hangs up, SIPp counts one successful call.
+//   through the gateway with a real RTCPeerConnection (fake capture device): the gateway
+//   anchors the media (WebRTC towards JsSIP, RTP/AVP PCMU towards SIPp, which echoes it),
+//   JsSIP confirms the call, receives audio back and hangs up; SIPp counts one successful call.
 // Everything runs on loopback and is stopped by the test.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import JsSIP from 'jssip';
 import { build } from 'esbuild';
-import { launchBrowser, startGateway, startSippUasFile, startStaticServer, freeUdpPort } from './lib.mjs';
+import { launchBrowser, startGateway, startSippUas, startStaticServer, freeUdpPort } from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
 // JsSIP's WebSocketInterface uses the global WebSocket (Node 20 has none without a flag).
@@ -99,7 +96,7 @@ async function jssipBundle() {
   return out.outputFiles[0].contents;
 }
 
-test('JsSIP in Chromium calls SIPp through the gateway (WebRTC offer, digest-registered WebSocket)', async () => {
+test('JsSIP in Chromium calls SIPp through the gateway, which anchors the media (WebRTC to RTP/AVP PCMU)', async () => {
   const site = await startStaticServer({
     files: {
       '/index.html': '<!doctype html><meta charset="utf-8"><title>JsSIP</title><script src="jssip.js"></script>',
@@ -108,7 +105,10 @@ test('JsSIP in Chromium calls SIPp through the gateway (WebRTC offer, digest-reg
   });
   const browser = await launchBrowser();
   const port = await freeUdpPort();
-  const sipp = startSippUasFile(port, join(here, 'scenarios', 'uas_webrtc.xml'));
+  // SIPp answers with plain RTP/AVP PCMU and echoes the RTP it gets: the gateway anchors the
+  // call (JsSIP's WebRTC offer becomes a plain offer, SIPp's answer a WebRTC answer from the
+  // gateway's own peer connection), so JsSIP hears its own microphone back, transcoded twice.
+  const sipp = startSippUas(port, null, ['-rtp_echo']);
   try {
     const page = await browser.newPage();
     const errors = [];
@@ -136,7 +136,21 @@ test('JsSIP in Chromium calls SIPp through the gateway (WebRTC offer, digest-reg
               accepted: (e) => events.push(`accepted ${e.response?.status_code}`),
               confirmed: () => {
                 events.push('confirmed');
-                setTimeout(() => session.terminate(), 300);
+                // Audio must come back through the relay before the call ends.
+                const started = Date.now();
+                const poll = async () => {
+                  let received = 0;
+                  (await session.connection.getStats()).forEach((r) => {
+                    if (r.type === 'inbound-rtp' && r.kind === 'audio') received = r.packetsReceived;
+                  });
+                  if (received > 25 || Date.now() - started > 8000) {
+                    events.push(received > 25 ? 'audio received' : `audio missing (${received} packets)`);
+                    session.terminate();
+                  } else {
+                    setTimeout(poll, 200);
+                  }
+                };
+                poll();
               },
               ended: (e) => { events.push(`ended ${e.originator} ${e.cause}`); finish({ events }); },
               failed: (e) => { events.push(`failed ${e.originator} ${e.cause}`); finish({ events }); },
@@ -158,7 +172,7 @@ test('JsSIP in Chromium calls SIPp through the gateway (WebRTC offer, digest-reg
     }
     assert.equal(result.error, undefined, JSON.stringify(result));
     assert.deepEqual(result.events, ['registered', 'pc created', 'progress 180', 'accepted 200', 'confirmed',
-      'ended local Terminated'], JSON.stringify(result));
+      'audio received', 'ended local Terminated'], JSON.stringify(result));
     const { code, stats, output } = await sipp.result;
     assert.equal(code, 0, `SIPp failed: ${output}`);
     assert.equal(stats['SuccessfulCall(C)'], '1', `SIPp statistics: ${JSON.stringify(stats)}`);

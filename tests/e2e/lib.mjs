@@ -77,13 +77,13 @@ export function freeTcpPort() {
  * dir to reuse (default a fresh one), so that a gateway can be restarted in place.
  * `kill()` stops it abruptly (SIGKILL), as a crash would.
  */
-export async function startGateway(users = {}, { http = '127.0.0.1:0', dataDir: reuse = null } = {}) {
+export async function startGateway(users = {}, { http = '127.0.0.1:0', dataDir: reuse = null, env = {} } = {}) {
   const dataDir = reuse ?? mkdtempSync(join(tmpdir(), 'sipsimple-e2e-'));
   for (const [name, password] of Object.entries(users)) {
     execFileSync(GATEWAY_BIN, ['--data-dir', dataDir, 'user', 'add', name, '--password', password], { stdio: 'pipe' });
   }
   const child = spawn(GATEWAY_BIN, ['--data-dir', dataDir, 'serve', '--http', http, '--https', 'off',
-    '--sip-udp', '127.0.0.1:0', '--web-dir', WEB_DIR, '--no-demo'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' } });
+    '--sip-udp', '127.0.0.1:0', '--web-dir', WEB_DIR, '--no-demo'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', ...env } });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const m = await waitForLine(child, /ready http=(\S+) https=\S+ sip_udp=(\S+) domain=(\S+)/, 'gateway');
@@ -110,10 +110,10 @@ function runSipp(args) {
 
 /**
  * Starts SIPp as a UAS for one call on 127.0.0.1:`port`: the built-in `uas` scenario, or a
- * scenario file from the shared scenarios folder.
+ * scenario file from the shared scenarios folder; `extra` arguments such as `-rtp_echo`.
  */
-export function startSippUas(port, scenario = null) {
-  return runSipp([...(scenario ? ['-sf', join(SCENARIOS, scenario)] : ['-sn', 'uas']), '-p', String(port)]);
+export function startSippUas(port, scenario = null, extra = []) {
+  return runSipp([...(scenario ? ['-sf', join(SCENARIOS, scenario)] : ['-sn', 'uas']), '-p', String(port), ...extra]);
 }
 
 /** Starts SIPp as a UAC calling `user` at the gateway's SIP address `gateway` (host:port). */

@@ -23,14 +23,24 @@ impl Purpose {
 
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
+/// Debian packages the gateway's build needs: the `opus` crate links libopus through
+/// pkg-config (no cmake, no bundled sources).
+const BUILD_PACKAGES: &[(&str, &str)] = &[
+    ("libopus-dev", "/usr/include/opus/opus.h"),
+    ("pkg-config", "pkg-config"),
+];
+
 /// Debian packages the test suites need, each with the program that shows it is there
-/// (an absolute path, or a name looked up on PATH).
+/// (an absolute path, or a name looked up on PATH; a `.h` path for a library's header).
 const APT_PACKAGES: &[(&str, &str)] = &[
+    ("libopus-dev", "/usr/include/opus/opus.h"),
+    ("pkg-config", "pkg-config"),
+    ("baresip", "/usr/bin/baresip"), // a SIP phone (SRTP, Opus, RFC 4733) for the media suite
     ("chromium", "/usr/bin/chromium"), // the e2e suite drives it through playwright-core
-    ("sip-tester", "sipp"),            // a real SIP peer
+    ("sip-tester", "sipp"),          // a real SIP peer
     ("kamailio", "/usr/sbin/kamailio"), // registrar + proxy of the native driver's interop suite
-    ("tcpdump", "tcpdump"),            // tests/tools/udp-egress-guard watches with it
-    ("iproute2", "ip"),                // ... and lists the interfaces with it
+    ("tcpdump", "tcpdump"),          // tests/tools/udp-egress-guard watches with it
+    ("iproute2", "ip"),              // ... and lists the interfaces with it
     ("docker-compose", "docker-compose"), // validates docker-compose.yml (no engine needed)
     // the gateway store's PostgreSQL test starts a throwaway server with initdb/pg_ctl
     ("postgresql", "/usr/lib/postgresql/15/bin/initdb"),
@@ -42,9 +52,12 @@ pub fn setup(purpose: Purpose) -> Result {
     wasm_target()?;
     wasm_bindgen_cli()?;
     if purpose == Purpose::Test {
-        apt_packages()?;
+        apt_packages(APT_PACKAGES)?;
         node_modules("tests/e2e")?;
         node_modules("tests/vite-app")?;
+    }
+    if purpose != Purpose::Test {
+        apt_packages(BUILD_PACKAGES)?;
     }
     Ok(())
 }
@@ -143,21 +156,24 @@ fn is_root() -> bool {
 }
 
 fn present(probe: &str) -> bool {
-    if probe.starts_with('/') {
+    if probe.ends_with(".h") {
+        // A library's development files: the header is there.
+        Path::new(probe).is_file()
+    } else if probe.starts_with('/') {
         is_executable(Path::new(probe))
     } else {
         which(probe).is_some()
     }
 }
 
-fn apt_packages() -> Result {
-    let missing: Vec<&str> = APT_PACKAGES
+fn apt_packages(packages: &[(&str, &str)]) -> Result {
+    let missing: Vec<&str> = packages
         .iter()
         .filter(|(_, probe)| !present(probe))
         .map(|(package, _)| *package)
         .collect();
     if missing.is_empty() {
-        let names: Vec<&str> = APT_PACKAGES.iter().map(|(p, _)| *p).collect();
+        let names: Vec<&str> = packages.iter().map(|(p, _)| *p).collect();
         println!("ok: Debian packages {}", names.join(", "));
         return Ok(());
     }
@@ -195,7 +211,7 @@ fn apt_packages() -> Result {
     let mut install = apt(&["install", "-y", "--no-install-recommends"]);
     install.args(&missing);
     run(&mut install)?;
-    let still: Vec<&str> = APT_PACKAGES
+    let still: Vec<&str> = packages
         .iter()
         .filter(|(_, probe)| !present(probe))
         .map(|(_, probe)| *probe)

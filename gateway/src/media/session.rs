@@ -1,0 +1,1233 @@
+//! One anchored call: the SDP rewriting of its offers and answers (RFC 3264) and the state
+//! the packet pumps share (codecs, directions, SRTP, the recording, statistics).
+//!
+//! Every SIP message of the call that leaves the gateway passes through the call's queue, in
+//! order, so an answer is never rewritten before its offer. Retransmissions carry the same
+//! body and get the same rewritten body from a cache.
+
+use super::codec::{Codec, PcmTap, Transcoder};
+use super::dtmf::{digit_to_event, DtmfDetector, DtmfGenerator};
+use super::recorder::{Layout, Leg, Recorder};
+use super::sdp::{self, Flavor, LocalSip, SipMedia};
+use super::srtp::{SdesKey, SrtpSession, Suite};
+use super::stats::{RtpStats, StatsSnapshot};
+use super::webrtc_leg::WebRtcLeg;
+use super::Shared;
+use crate::config::SrtpPolicy;
+use crate::gateway::Gateway;
+use crate::proxy::Input;
+use sipsimple::sdp::Direction;
+use sipsimple::sip::Message;
+use sipsimple::transaction::{Dest, TransportKind};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+use webrtc::rtp::header::Header;
+use webrtc::rtp::packet::Packet;
+use webrtc::util::{Marshal, Unmarshal};
+
+/// The content type of the browser's recording control (docs/decisions.md).
+pub const RECORDING_CONTROL: &str = "application/vnd.sipsimple.recording+json";
+
+/// Which side of the gateway a destination is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// A browser on a WebSocket flow: WebRTC.
+    Browser,
+    /// Anything else: plain SIP, RTP.
+    Sip,
+}
+
+impl Side {
+    /// The side `dest` is on.
+    pub fn of(dest: &Dest) -> Side {
+        match dest.transport {
+            TransportKind::Ws | TransportKind::Wss => Side::Browser,
+            _ => Side::Sip,
+        }
+    }
+
+    fn other(self) -> Side {
+        match self {
+            Side::Browser => Side::Sip,
+            Side::Sip => Side::Browser,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The SIP leg as negotiated.
+#[derive(Debug, Clone, Copy)]
+struct SipParams {
+    codec: Codec,
+    pt: u8,
+    te: Option<u8>,
+    remote: Option<SocketAddr>,
+    rtcp: Option<SocketAddr>,
+}
+
+/// The offer in flight and what its answer needs.
+enum Pending {
+    /// The browser offered; the gateway's WebRTC answer waits for the SIP side's answer.
+    FromBrowser { webrtc_answer: String },
+    /// The SIP side offered; the gateway answers it when the browser has answered.
+    FromSip {
+        offer: SipMedia,
+        codec: (Codec, u8),
+        crypto: Option<(String, SdesKey)>,
+    },
+}
+
+impl Pending {
+    fn from(&self) -> Side {
+        match self {
+            Pending::FromBrowser { .. } => Side::Browser,
+            Pending::FromSip { .. } => Side::Sip,
+        }
+    }
+}
+
+/// One direction's RTP header state.
+struct Pipe {
+    seq: u16,
+    ts: u32,
+    ssrc: u32,
+    transcoder: Option<Transcoder>,
+    tap: Option<PcmTap>,
+}
+
+impl Pipe {
+    fn new(seed: u32) -> Pipe {
+        Pipe {
+            seq: (seed & 0x7fff) as u16,
+            ts: seed.rotate_left(7),
+            ssrc: seed.rotate_left(13) | 1,
+            transcoder: None,
+            tap: None,
+        }
+    }
+
+    fn header(&mut self, pt: u8, ts: u32, marker: bool) -> Header {
+        self.seq = self.seq.wrapping_add(1);
+        Header {
+            version: 2,
+            marker,
+            payload_type: pt,
+            sequence_number: self.seq,
+            timestamp: ts,
+            ssrc: self.ssrc,
+            ..Default::default()
+        }
+    }
+}
+
+/// Who is in the call, learnt from the messages that pass.
+#[derive(Debug, Default, Clone)]
+struct Dialog {
+    browser_tag: Option<String>,
+    other_tag: Option<String>,
+    browser_dest: Option<Dest>,
+    browser_uri: Option<String>,
+    owner: Option<String>,
+    peer: Option<String>,
+}
+
+struct State {
+    version: u64,
+    pending: Option<Pending>,
+    cache: HashMap<u64, Vec<u8>>,
+    sip: Option<SipParams>,
+    /// Media negotiated (an answer applied, early or final).
+    established: bool,
+    /// A 2xx to the INVITE passed: CANCEL and failures no longer end the call.
+    confirmed: bool,
+    browser_dir: Direction,
+    sip_dir: Direction,
+    latched: Option<SocketAddr>,
+    remote_ssrc: Option<u32>,
+    to_sip: Pipe,
+    to_browser: Pipe,
+    local_key: Option<SdesKey>,
+    srtp: Option<SrtpSession>,
+    recorder: Option<Recorder>,
+    stats_from_browser: RtpStats,
+    stats_from_sip: RtpStats,
+    dtmf_in: DtmfDetector,
+    dialog: Dialog,
+}
+
+impl State {
+    fn to_sip_open(&self) -> bool {
+        self.browser_dir.sends() && self.sip_dir.receives()
+    }
+
+    fn to_browser_open(&self) -> bool {
+        self.sip_dir.sends() && self.browser_dir.receives()
+    }
+
+    fn on_hold(&self) -> bool {
+        self.browser_dir != Direction::SendRecv || self.sip_dir != Direction::SendRecv
+    }
+
+    fn update_hold(&mut self) {
+        let hold = self.on_hold();
+        if let Some(r) = self.recorder.as_mut() {
+            r.set_paused(hold);
+        }
+    }
+
+    /// Applies the SIP leg's negotiated parameters; `true` the first time.
+    fn configure(&mut self, p: SipParams) -> Result<bool, String> {
+        let transcode = p.codec != Codec::Opus;
+        let same = self.sip.is_some_and(|o| o.codec == p.codec);
+        if !same {
+            self.to_sip.transcoder = if transcode {
+                Some(Transcoder::new(Codec::Opus, p.codec).map_err(|e| e.to_string())?)
+            } else {
+                None
+            };
+            self.to_browser.transcoder = if transcode {
+                Some(Transcoder::new(p.codec, Codec::Opus).map_err(|e| e.to_string())?)
+            } else {
+                None
+            };
+            self.to_browser.tap = None;
+        }
+        self.sip = Some(p);
+        let first = !self.established;
+        self.established = true;
+        Ok(first)
+    }
+}
+
+/// What the packet pumps need.
+pub(super) struct Io {
+    pub leg: WebRtcLeg,
+    pub rtp: Arc<UdpSocket>,
+    pub rtcp: Arc<UdpSocket>,
+    pub local: LocalSip,
+}
+
+/// One anchored call.
+pub struct MediaSession {
+    /// The Call-ID of the call.
+    pub call_id: String,
+    shared: Arc<Shared>,
+    queue: mpsc::UnboundedSender<(Dest, Vec<u8>)>,
+    state: Mutex<State>,
+    io: tokio::sync::OnceCell<Io>,
+    ended: AtomicBool,
+    stop: tokio::sync::Notify,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for MediaSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaSession")
+            .field("call_id", &self.call_id)
+            .finish()
+    }
+}
+
+fn body_key(body: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    h.finish()
+}
+
+fn content_type(msg: &Message) -> String {
+    msg.header("Content-Type")
+        .map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+fn seed() -> u32 {
+    let mut b = [0u8; 4];
+    let _ = getrandom::fill(&mut b);
+    u32::from_le_bytes(b)
+}
+
+impl MediaSession {
+    /// A session for `call_id`; its worker starts on the first queued message.
+    pub(super) fn start(call_id: String, shared: Arc<Shared>, gw: Arc<Gateway>) -> Arc<Self> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let s = Arc::new(MediaSession {
+            call_id,
+            shared,
+            queue: tx,
+            state: Mutex::new(State {
+                version: 1,
+                pending: None,
+                cache: HashMap::new(),
+                sip: None,
+                established: false,
+                confirmed: false,
+                browser_dir: Direction::SendRecv,
+                sip_dir: Direction::SendRecv,
+                latched: None,
+                remote_ssrc: None,
+                to_sip: Pipe::new(seed()),
+                to_browser: Pipe::new(seed()),
+                local_key: None,
+                srtp: None,
+                recorder: None,
+                stats_from_browser: RtpStats::default(),
+                stats_from_sip: RtpStats::default(),
+                dtmf_in: DtmfDetector::new(),
+                dialog: Dialog::default(),
+            }),
+            io: tokio::sync::OnceCell::new(),
+            ended: AtomicBool::new(false),
+            stop: tokio::sync::Notify::new(),
+            tasks: Mutex::new(Vec::new()),
+        });
+        let worker = Arc::clone(&s);
+        tokio::spawn(async move { worker.run(gw, rx).await });
+        s
+    }
+
+    /// Queues a message of this call for sending after its SDP, if any, is rewritten.
+    pub(super) fn enqueue(&self, dest: Dest, bytes: Vec<u8>) -> Result<(), (Dest, Vec<u8>)> {
+        self.queue.send((dest, bytes)).map_err(|e| e.0)
+    }
+
+    /// The statistics of both directions: (from the browser, from the SIP side).
+    pub fn stats(&self) -> (StatsSnapshot, StatsSnapshot) {
+        let st = lock(&self.state);
+        (
+            st.stats_from_browser.snapshot(),
+            st.stats_from_sip.snapshot(),
+        )
+    }
+
+    /// `true` once the call has ended.
+    pub fn ended(&self) -> bool {
+        self.ended.load(Ordering::Relaxed)
+    }
+
+    async fn run(
+        self: Arc<Self>,
+        gw: Arc<Gateway>,
+        mut rx: mpsc::UnboundedReceiver<(Dest, Vec<u8>)>,
+    ) {
+        loop {
+            let next = tokio::select! {
+                n = rx.recv() => n,
+                _ = self.stop.notified() => None,
+            };
+            let Some((dest, bytes)) = next else { break };
+            let (out, end) = self.process(&gw, &dest, bytes).await;
+            if let Some(b) = out {
+                gw.transmit(dest, b);
+            }
+            if end {
+                break;
+            }
+        }
+        // Whatever is still queued goes out unchanged, then the call's media ends.
+        rx.close();
+        while let Ok((dest, bytes)) = rx.try_recv() {
+            gw.transmit(dest, bytes);
+        }
+        self.finish().await;
+    }
+
+    async fn io(&self) -> Result<&Io, String> {
+        let io = self
+            .io
+            .get_or_try_init(|| async {
+                let io = self.shared.open_io().await?;
+                Ok::<Io, String>(io)
+            })
+            .await?;
+        // The pumps start with the legs, so the browser's track is never missed.
+        self.spawn_pumps();
+        Ok(io)
+    }
+
+    /// Rewrites what needs rewriting; returns what to send and whether the call ended.
+    async fn process(
+        &self,
+        gw: &Arc<Gateway>,
+        dest: &Dest,
+        bytes: Vec<u8>,
+    ) -> (Option<Vec<u8>>, bool) {
+        let Ok(mut msg) = Message::parse(&bytes) else {
+            return (Some(bytes), false);
+        };
+        let to = Side::of(dest);
+        self.learn(&msg, dest, to);
+        let ct = content_type(&msg);
+        if to == Side::Sip
+            && msg.method() == Some("INFO")
+            && self.intercept_info(gw, &msg, dest, &ct).await
+        {
+            return (None, false);
+        }
+        let mut out = bytes;
+        if ct == "application/sdp" && !msg.body.is_empty() {
+            match self.rewrite(&msg.body, to).await {
+                Ok(Some(body)) => {
+                    msg.set_body("application/sdp", body);
+                    out = msg.to_bytes();
+                }
+                Ok(None) => {}
+                Err(e) if to == Side::Browser && msg.method() == Some("INVITE") => {
+                    // A SIP offer the gateway cannot anchor (no common codec, SRTP it does
+                    // not support) gets 488 (RFC 3264 §6, RFC 3261 §21.4.26) rather than
+                    // reaching a browser that could not use it either.
+                    self.shared
+                        .counters
+                        .sdp_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    warn!(call_id = %self.call_id, error = %e, "offer refused with 488");
+                    respond(gw, &msg, dest, 488, "Not Acceptable Here", None);
+                    let confirmed = lock(&self.state).confirmed;
+                    return (None, !confirmed);
+                }
+                Err(e) => {
+                    self.shared
+                        .counters
+                        .sdp_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    warn!(call_id = %self.call_id, error = %e, "media not anchored; SDP passed on as is");
+                }
+            }
+        }
+        let end = self.ends_call(&msg);
+        (Some(out), end)
+    }
+
+    /// Tags, the browser's flow and who owns the call, from a message going to `to`.
+    fn learn(&self, msg: &Message, dest: &Dest, to: Side) {
+        let mut st = lock(&self.state);
+        let d = &mut st.dialog;
+        if to == Side::Browser {
+            d.browser_dest = Some(dest.clone());
+        }
+        let from = msg.from_addr().ok();
+        let to_addr = msg.to_addr().ok();
+        // Requests from the browser and responses to it carry its tag in From; the others
+        // carry it in To.
+        let browser_is_from = msg.is_request() == (to == Side::Sip);
+        let (mine, theirs) = if browser_is_from {
+            (from, to_addr)
+        } else {
+            (to_addr, from)
+        };
+        // Only the INVITE that starts the call says who the caller is; later requests may
+        // go the other way, so owner and peer are learnt once.
+        if let Some(m) = mine {
+            if d.browser_tag.is_none() {
+                d.browser_tag = m.tag().map(str::to_string);
+            }
+            if d.owner.is_none() {
+                d.owner = m.uri.user.clone();
+                d.browser_uri = Some(m.uri.to_string());
+            }
+        }
+        if let Some(t) = theirs {
+            if d.other_tag.is_none() {
+                d.other_tag = t.tag().map(str::to_string);
+            }
+            if d.peer.is_none() {
+                d.peer = t.uri.user.clone().or(Some(t.uri.host.clone()));
+            }
+        }
+    }
+
+    fn ends_call(&self, msg: &Message) -> bool {
+        let invite = msg.cseq().is_ok_and(|c| c.method == "INVITE");
+        if invite && msg.code().is_some_and(|c| (200..300).contains(&c)) {
+            lock(&self.state).confirmed = true;
+        }
+        let confirmed = lock(&self.state).confirmed;
+        match msg.method() {
+            Some("BYE") => true,
+            Some("CANCEL") => !confirmed,
+            Some(_) => false,
+            None => {
+                let code = msg.code().unwrap_or(0);
+                if invite && code >= 300 {
+                    // A failed re-INVITE rolls back its offer; a failed INVITE ends the call.
+                    lock(&self.state).pending = None;
+                    !confirmed
+                } else {
+                    false
+                }
+            }
+        }
+    }
+
+    async fn rewrite(&self, body: &[u8], to: Side) -> Result<Option<Vec<u8>>, String> {
+        let key = body_key(body);
+        if let Some(c) = lock(&self.state).cache.get(&key) {
+            return Ok(Some(c.clone()));
+        }
+        let parsed = sdp::parse(body).map_err(|e| e.to_string())?;
+        let needed = matches!(
+            (sdp::flavor(&parsed), to),
+            (Some(Flavor::WebRtc), Side::Sip) | (Some(Flavor::Plain), Side::Browser)
+        );
+        if !needed {
+            return Ok(None);
+        }
+        let text = String::from_utf8_lossy(body).into_owned();
+        let from = to.other();
+        let is_answer = lock(&self.state)
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.from() != from);
+        let out = match (from, is_answer) {
+            (Side::Browser, false) => self.browser_offer(&parsed, &text).await?,
+            (Side::Sip, true) => self.sip_answer(&parsed)?,
+            (Side::Sip, false) => self.sip_offer(&parsed).await?,
+            (Side::Browser, true) => self.browser_answer(&parsed, &text).await?,
+        };
+        let mut st = lock(&self.state);
+        if st.cache.len() > 64 {
+            st.cache.clear();
+        }
+        st.cache.insert(key, out.clone());
+        Ok(Some(out))
+    }
+
+    fn local_key(&self, st: &mut State) -> Result<Option<SdesKey>, String> {
+        if self.shared.cfg.srtp == SrtpPolicy::Off {
+            return Ok(None);
+        }
+        if st.local_key.is_none() {
+            st.local_key =
+                Some(SdesKey::generate(Suite::AesCm128HmacSha1_80).map_err(|e| e.to_string())?);
+        }
+        Ok(st.local_key.clone())
+    }
+
+    async fn browser_offer(
+        &self,
+        sdp: &sipsimple::sdp::SessionDescription,
+        text: &str,
+    ) -> Result<Vec<u8>, String> {
+        let io = self.io().await?;
+        let webrtc_answer = io.leg.answer(text).await.map_err(|e| e.to_string())?;
+        let mut st = lock(&self.state);
+        st.browser_dir = sdp::audio_direction(sdp);
+        st.version += 1;
+        let key = self.local_key(&mut st)?;
+        let attr = key.as_ref().map(|k| k.to_attribute(1));
+        let required = self.shared.cfg.srtp == SrtpPolicy::Required;
+        let offer = sdp::sip_offer(
+            &io.local,
+            st.version,
+            st.browser_dir,
+            attr.as_deref(),
+            required,
+        );
+        st.pending = Some(Pending::FromBrowser { webrtc_answer });
+        Ok(offer.to_bytes())
+    }
+
+    fn sip_answer(&self, sdp: &sipsimple::sdp::SessionDescription) -> Result<Vec<u8>, String> {
+        let m = sdp::read_sip(sdp).map_err(|e| e.to_string())?;
+        let mut st = lock(&self.state);
+        let Some(Pending::FromBrowser { webrtc_answer }) = st.pending.take() else {
+            return Err("an answer without an offer".into());
+        };
+        let srtp = match (&st.local_key, m.crypto.first()) {
+            (Some(local), Some(c)) => {
+                let (_, remote) = SdesKey::from_crypto(c).map_err(|e| e.to_string())?;
+                Some(SrtpSession::new(local, &remote).map_err(|e| e.to_string())?)
+            }
+            (_, None) if m.requires_srtp() => return Err("RTP/SAVP answer without a key".into()),
+            _ => None,
+        };
+        if let Some((codec, pt)) = m.codecs.first().copied() {
+            let first = st.configure(SipParams {
+                codec,
+                pt,
+                te: m.telephone_event,
+                remote: m.rtp,
+                rtcp: m.rtcp,
+            })?;
+            if first {
+                self.shared.counters.count_codec(codec);
+            }
+        } else if !m.rejected {
+            return Err(sdp::SdpMediaError::NoCommonCodec.to_string());
+        }
+        st.srtp = srtp;
+        st.sip_dir = m.direction;
+        st.update_hold();
+        let record = self.shared.cfg.record_calls && st.recorder.is_none();
+        drop(st);
+        if record {
+            if let Err(e) = self.start_recording(None) {
+                warn!(call_id = %self.call_id, error = %e, "recording did not start");
+            }
+        }
+        Ok(webrtc_answer.into_bytes())
+    }
+
+    async fn sip_offer(&self, sdp: &sipsimple::sdp::SessionDescription) -> Result<Vec<u8>, String> {
+        let m = sdp::read_sip(sdp).map_err(|e| e.to_string())?;
+        let codec = m
+            .pick()
+            .ok_or_else(|| sdp::SdpMediaError::NoCommonCodec.to_string())?;
+        let crypto = if m.requires_srtp() || !m.crypto.is_empty() {
+            let usable = m.crypto.iter().find_map(|c| SdesKey::from_crypto(c).ok());
+            match usable {
+                Some((tag, remote)) => {
+                    let local = SdesKey::generate(remote.suite).map_err(|e| e.to_string())?;
+                    Some((local.to_attribute(tag), remote, local))
+                }
+                None if m.requires_srtp() => {
+                    return Err(sdp::SdpMediaError::NoUsableCrypto.to_string())
+                }
+                None => None,
+            }
+        } else {
+            None
+        };
+        let io = self.io().await?;
+        let offer = io
+            .leg
+            .offer(m.direction.sends(), m.direction.receives())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut st = lock(&self.state);
+        if let Some((_, remote, local)) = &crypto {
+            st.srtp = Some(SrtpSession::new(local, remote).map_err(|e| e.to_string())?);
+        }
+        st.pending = Some(Pending::FromSip {
+            offer: m,
+            codec,
+            crypto: crypto.map(|(attr, _, local)| (attr, local)),
+        });
+        Ok(offer.into_bytes())
+    }
+
+    async fn browser_answer(
+        &self,
+        sdp: &sipsimple::sdp::SessionDescription,
+        text: &str,
+    ) -> Result<Vec<u8>, String> {
+        let io = self.io().await?;
+        io.leg
+            .accept_answer(text)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut st = lock(&self.state);
+        let Some(Pending::FromSip {
+            offer,
+            codec,
+            crypto,
+        }) = st.pending.take()
+        else {
+            return Err("an answer without an offer".into());
+        };
+        let browser = sdp::audio_direction(sdp);
+        let dir = Direction::from_flags(
+            browser.sends() && offer.direction.receives(),
+            browser.receives() && offer.direction.sends(),
+        );
+        st.version += 1;
+        let answer = sdp::sip_answer(
+            &io.local,
+            st.version,
+            &offer,
+            codec,
+            dir,
+            crypto.as_ref().map(|(a, _)| a.as_str()),
+        );
+        let first = st.configure(SipParams {
+            codec: codec.0,
+            pt: codec.1,
+            te: offer.telephone_event,
+            remote: offer.rtp,
+            rtcp: offer.rtcp,
+        })?;
+        if first {
+            self.shared.counters.count_codec(codec.0);
+        }
+        st.browser_dir = browser;
+        st.sip_dir = offer.direction;
+        st.update_hold();
+        if self.shared.cfg.record_calls && st.recorder.is_none() {
+            drop(st);
+            if let Err(e) = self.start_recording(None) {
+                warn!(call_id = %self.call_id, error = %e, "recording did not start");
+            }
+        } else {
+            drop(st);
+        }
+        Ok(answer.to_bytes())
+    }
+
+    /// Starts the packet pumps once (after the first answer).
+    fn spawn_pumps(&self) {
+        let mut tasks = lock(&self.tasks);
+        if !tasks.is_empty() {
+            return;
+        }
+        let Some(me) = self.shared.session(&self.call_id) else {
+            return;
+        };
+        tasks.push(tokio::spawn(super::pump::from_sip(Arc::clone(&me))));
+        tasks.push(tokio::spawn(super::pump::rtcp(Arc::clone(&me))));
+        super::pump::from_browser(me);
+    }
+
+    pub(super) fn io_now(&self) -> Option<&Io> {
+        self.io.get()
+    }
+
+    pub(super) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Handles a packet from the SIP side: what to write to the browser, and a DTMF digit.
+    pub(super) fn on_sip_packet(
+        &self,
+        from: SocketAddr,
+        data: &[u8],
+        now_ms: u64,
+    ) -> (Vec<Packet>, Option<char>) {
+        let mut st = lock(&self.state);
+        let Some(p) = st.sip else {
+            return (Vec::new(), None);
+        };
+        match st.latched {
+            Some(l) if l != from => return (Vec::new(), None),
+            Some(_) => {}
+            None => st.latched = Some(from),
+        }
+        let plain;
+        let data = match st.srtp.as_mut() {
+            Some(s) => match s.unprotect_rtp(data) {
+                Ok(b) => {
+                    plain = b;
+                    &plain[..]
+                }
+                Err(_) => return (Vec::new(), None),
+            },
+            None => data,
+        };
+        let mut buf = data;
+        let Ok(pkt) = Packet::unmarshal(&mut buf) else {
+            return (Vec::new(), None);
+        };
+        let h = &pkt.header;
+        st.remote_ssrc = Some(h.ssrc);
+        st.stats_from_sip.on_packet(
+            h.sequence_number,
+            h.timestamp,
+            now_ms,
+            p.codec.clock_rate(),
+            data.len(),
+        );
+        if Some(h.payload_type) == p.te {
+            let digit = st.dtmf_in.on_packet(h.timestamp, &pkt.payload);
+            return (Vec::new(), digit);
+        }
+        if h.payload_type != p.pt {
+            return (Vec::new(), None);
+        }
+        let recording = st.recorder.is_some() && !st.on_hold();
+        if recording {
+            if st.to_browser.tap.is_none() {
+                st.to_browser.tap = PcmTap::new(p.codec).ok();
+            }
+            let mut pcm = Vec::new();
+            if let Some(tap) = st.to_browser.tap.as_mut() {
+                tap.tap(&pkt.payload, &mut pcm);
+            }
+            if let Some(r) = st.recorder.as_mut() {
+                r.push(Leg::B, &pcm);
+            }
+        }
+        if !st.to_browser_open() {
+            return (Vec::new(), None);
+        }
+        let mut out = Vec::new();
+        match st.to_browser.transcoder.as_mut() {
+            None => {
+                let mut hdr = st.to_browser.header(sdp::OPUS_PT, h.timestamp, h.marker);
+                hdr.ssrc = st.to_browser.ssrc;
+                out.push(Packet {
+                    header: hdr,
+                    payload: pkt.payload.clone(),
+                });
+            }
+            Some(t) => {
+                let mut frames = Vec::new();
+                if t.push(&pkt.payload, &mut frames).is_err() {
+                    return (Vec::new(), None);
+                }
+                for f in frames {
+                    st.to_browser.ts = st.to_browser.ts.wrapping_add(960);
+                    let ts = st.to_browser.ts;
+                    let hdr = st.to_browser.header(sdp::OPUS_PT, ts, false);
+                    out.push(Packet {
+                        header: hdr,
+                        payload: f.into(),
+                    });
+                }
+            }
+        }
+        for p in &out {
+            st.stats_from_browser.on_sent(p.payload.len() + 12);
+        }
+        (out, None)
+    }
+
+    /// Handles a packet from the browser: the datagrams to send to the SIP side, and where.
+    pub(super) fn on_browser_packet(
+        &self,
+        pkt: &Packet,
+        now_ms: u64,
+    ) -> (Vec<Vec<u8>>, Option<SocketAddr>) {
+        let mut st = lock(&self.state);
+        let h = &pkt.header;
+        st.stats_from_browser.on_packet(
+            h.sequence_number,
+            h.timestamp,
+            now_ms,
+            48000,
+            pkt.payload.len() + 12,
+        );
+        let Some(p) = st.sip else {
+            return (Vec::new(), None);
+        };
+        let Some(dest) = st.latched.or(p.remote) else {
+            return (Vec::new(), None);
+        };
+        if st.recorder.is_some() && !st.on_hold() {
+            if st.to_sip.tap.is_none() {
+                st.to_sip.tap = PcmTap::new(Codec::Opus).ok();
+            }
+            let mut pcm = Vec::new();
+            if let Some(tap) = st.to_sip.tap.as_mut() {
+                tap.tap(&pkt.payload, &mut pcm);
+            }
+            if let Some(r) = st.recorder.as_mut() {
+                r.push(Leg::A, &pcm);
+            }
+        }
+        if !st.to_sip_open() {
+            return (Vec::new(), None);
+        }
+        let mut payloads: Vec<(u32, bytes::Bytes)> = Vec::new();
+        match st.to_sip.transcoder.as_mut() {
+            None => payloads.push((h.timestamp, pkt.payload.clone())),
+            Some(t) => {
+                let mut frames = Vec::new();
+                if t.push(&pkt.payload, &mut frames).is_err() {
+                    return (Vec::new(), None);
+                }
+                for f in frames {
+                    st.to_sip.ts = st.to_sip.ts.wrapping_add(160);
+                    payloads.push((st.to_sip.ts, f.into()));
+                }
+            }
+        }
+        if st.to_sip.transcoder.is_none() {
+            st.to_sip.ts = h.timestamp;
+        }
+        let mut out = Vec::with_capacity(payloads.len());
+        for (ts, payload) in payloads {
+            let header = st.to_sip.header(p.pt, ts, false);
+            let Ok(raw) = (Packet { header, payload }).marshal() else {
+                continue;
+            };
+            let wire = match st.srtp.as_mut() {
+                Some(s) => match s.protect_rtp(&raw) {
+                    Ok(b) => b.to_vec(),
+                    Err(_) => continue,
+                },
+                None => raw.to_vec(),
+            };
+            st.stats_from_sip.on_sent(wire.len());
+            out.push(wire);
+        }
+        (out, Some(dest))
+    }
+
+    /// The sender report for the SIP side's RTCP port (RFC 3550 §6.4.1): our sending
+    /// counts and a reception report about its stream; `None` before negotiation.
+    pub(super) fn rtcp_report(&self, now_ms: u64) -> Option<(Vec<u8>, SocketAddr)> {
+        use webrtc::rtcp::reception_report::ReceptionReport;
+        use webrtc::rtcp::sender_report::SenderReport;
+        let mut st = lock(&self.state);
+        let dest = st.sip?.rtcp?;
+        let sent = st.stats_from_sip.snapshot();
+        let reports = match (st.remote_ssrc, st.stats_from_sip.take_report()) {
+            (Some(ssrc), Some(r)) => vec![ReceptionReport {
+                ssrc,
+                fraction_lost: r.fraction_lost,
+                total_lost: u32::try_from(r.cumulative_lost.max(0)).unwrap_or(0),
+                last_sequence_number: r.extended_highest_seq,
+                jitter: r.jitter,
+                last_sender_report: 0,
+                delay: 0,
+            }],
+            _ => Vec::new(),
+        };
+        let secs = now_ms / 1000 + 2_208_988_800;
+        let frac = ((now_ms % 1000) << 32) / 1000;
+        let sr = SenderReport {
+            ssrc: st.to_sip.ssrc,
+            ntp_time: (secs << 32) | frac,
+            rtp_time: st.to_sip.ts,
+            packet_count: u32::try_from(sent.packets_sent).unwrap_or(u32::MAX),
+            octet_count: u32::try_from(sent.bytes_sent).unwrap_or(u32::MAX),
+            reports,
+            profile_extensions: bytes::Bytes::new(),
+        };
+        let raw = sr.marshal().ok()?;
+        let wire = match st.srtp.as_mut() {
+            Some(s) => s.protect_rtcp(&raw).ok()?.to_vec(),
+            None => raw.to_vec(),
+        };
+        Some((wire, dest))
+    }
+
+    /// RTCP from the SIP side: report blocks about our stream give the round trip time.
+    pub(super) fn on_rtcp(&self, data: &[u8], now_ms: u64) {
+        use webrtc::rtcp::receiver_report::ReceiverReport;
+        use webrtc::rtcp::sender_report::SenderReport;
+        let mut st = lock(&self.state);
+        let plain;
+        let mut buf = match st.srtp.as_mut() {
+            Some(s) => match s.unprotect_rtcp(data) {
+                Ok(b) => {
+                    plain = b;
+                    &plain[..]
+                }
+                Err(_) => return,
+            },
+            None => data,
+        };
+        let Ok(packets) = webrtc::rtcp::packet::unmarshal(&mut buf) else {
+            return;
+        };
+        let ours = st.to_sip.ssrc;
+        let arrival = super::stats::ntp_middle32(now_ms);
+        for p in packets {
+            let blocks = if let Some(sr) = p.as_any().downcast_ref::<SenderReport>() {
+                sr.reports.clone()
+            } else if let Some(rr) = p.as_any().downcast_ref::<ReceiverReport>() {
+                rr.reports.clone()
+            } else {
+                continue;
+            };
+            for b in blocks.iter().filter(|b| b.ssrc == ours) {
+                st.stats_from_sip
+                    .on_rtcp_rr(b.last_sender_report, b.delay, arrival);
+            }
+        }
+    }
+
+    /// The round trip time to the SIP side from its RTCP, when measured.
+    pub fn rtt_ms(&self) -> Option<f64> {
+        lock(&self.state).stats_from_sip.rtt_ms()
+    }
+
+    /// The RFC 4733 packets of `digit` on the SIP leg, or `None` without telephone-event.
+    fn dtmf_packets(&self, digit: char) -> Option<(Vec<Vec<u8>>, SocketAddr)> {
+        let mut st = lock(&self.state);
+        let p = st.sip?;
+        let te = p.te?;
+        let dest = st.latched.or(p.remote)?;
+        let events = DtmfGenerator::packets(digit, 160, 8000)?;
+        let ts = st.to_sip.ts;
+        let mut out = Vec::new();
+        for (marker, _offset, payload) in events {
+            let header = st.to_sip.header(te, ts, marker);
+            let Ok(raw) = (Packet {
+                header,
+                payload: bytes::Bytes::copy_from_slice(&payload),
+            })
+            .marshal() else {
+                continue;
+            };
+            let wire = match st.srtp.as_mut() {
+                Some(s) => match s.protect_rtp(&raw) {
+                    Ok(b) => b.to_vec(),
+                    Err(_) => continue,
+                },
+                None => raw.to_vec(),
+            };
+            out.push(wire);
+        }
+        Some((out, dest))
+    }
+
+    /// INFO from the browser towards the SIP side: DTMF becomes RFC 4733 events on the RTP
+    /// leg, recording control is answered here. `true` when the INFO was consumed.
+    async fn intercept_info(
+        &self,
+        gw: &Arc<Gateway>,
+        msg: &Message,
+        dest: &Dest,
+        ct: &str,
+    ) -> bool {
+        match ct {
+            "application/dtmf-relay" | "application/dtmf" => {
+                let body = String::from_utf8_lossy(&msg.body);
+                let digit = if ct == "application/dtmf" {
+                    body.trim().chars().next()
+                } else {
+                    body.lines().find_map(|l| {
+                        let (k, v) = l.split_once('=')?;
+                        k.trim()
+                            .eq_ignore_ascii_case("signal")
+                            .then(|| v.trim().chars().next())
+                            .flatten()
+                    })
+                };
+                let Some(digit) = digit.filter(|d| digit_to_event(*d).is_some()) else {
+                    respond(gw, msg, dest, 400, "Bad DTMF Signal", None);
+                    return true;
+                };
+                let Some((packets, to)) = self.dtmf_packets(digit) else {
+                    // The SIP side has no telephone-event: let it have the INFO.
+                    return false;
+                };
+                if let Some(io) = self.io_now() {
+                    let rtp = Arc::clone(&io.rtp);
+                    let counters = Arc::clone(&self.shared.counters);
+                    tokio::spawn(async move {
+                        for (i, p) in packets.into_iter().enumerate() {
+                            if i > 0 && i < 8 {
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                            let _ = rtp.send_to(&p, to).await;
+                        }
+                        counters.dtmf_sent.fetch_add(1, Ordering::Relaxed);
+                    });
+                }
+                debug!(call_id = %self.call_id, %digit, "DTMF relayed as RFC 4733");
+                respond(gw, msg, dest, 200, "OK", None);
+                true
+            }
+            RECORDING_CONTROL => {
+                let (code, reason, body) = self.recording_control(&msg.body);
+                respond(gw, msg, dest, code, reason, body);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn recording_control(&self, body: &[u8]) -> (u16, &'static str, Option<String>) {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return (400, "Bad Recording Request", None);
+        };
+        match v.get("action").and_then(|a| a.as_str()) {
+            Some("start") => {
+                let name = v.get("file_name").and_then(|n| n.as_str());
+                match self.start_recording(name) {
+                    Ok(path) => {
+                        let body = serde_json::json!({ "file_name": path.display().to_string() });
+                        (200, "OK", Some(body.to_string()))
+                    }
+                    Err(e) => {
+                        warn!(call_id = %self.call_id, error = %e, "recording did not start");
+                        (500, "Recording Failed", None)
+                    }
+                }
+            }
+            Some("stop") => match self.stop_recording() {
+                Some(path) => {
+                    let body = serde_json::json!({ "file_name": path.display().to_string() });
+                    (200, "OK", Some(body.to_string()))
+                }
+                None => (481, "Not Recording", None),
+            },
+            _ => (400, "Bad Recording Request", None),
+        }
+    }
+
+    /// Starts recording to `name` (made safe) in the owner's folder; the full path.
+    pub fn start_recording(&self, name: Option<&str>) -> Result<PathBuf, String> {
+        let mut st = lock(&self.state);
+        if st.sip.is_none() {
+            return Err("the call has no media yet".into());
+        }
+        if let Some(r) = &st.recorder {
+            return Ok(r.path().to_path_buf());
+        }
+        let owner = st.dialog.owner.clone().unwrap_or_else(|| "unknown".into());
+        let peer = st.dialog.peer.clone().unwrap_or_else(|| "peer".into());
+        let dir = self.shared.cfg.recordings_dir.join(safe_name(&owner));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let wanted = name
+            .map(safe_name)
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| {
+                let secs = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                format!("{}-{}-{secs}", safe_name(&owner), safe_name(&peer))
+            });
+        let stem = wanted.strip_suffix(".wav").unwrap_or(&wanted).to_string();
+        let mut path = dir.join(format!("{stem}.wav"));
+        let mut n = 1;
+        while path.exists() && n < 1000 {
+            path = dir.join(format!("{stem}-{n}.wav"));
+            n += 1;
+        }
+        let mut r = Recorder::create(&path, Layout::Mixed)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        r.set_paused(st.on_hold());
+        st.recorder = Some(r);
+        info!(call_id = %self.call_id, path = %path.display(), "recording started");
+        Ok(path)
+    }
+
+    /// Stops the recording; its path, or `None` when nothing was being recorded.
+    pub fn stop_recording(&self) -> Option<PathBuf> {
+        let r = lock(&self.state).recorder.take()?;
+        let path = r.path().to_path_buf();
+        match r.finish() {
+            Ok(info) => {
+                info!(call_id = %self.call_id, path = %info.path.display(), ms = info.duration_ms, "recording finished")
+            }
+            Err(e) => warn!(call_id = %self.call_id, error = %e, "recording not finalised"),
+        }
+        Some(path)
+    }
+
+    /// Tells the browser about a digit the SIP side sent in RTP: an out-of-dialog MESSAGE
+    /// naming the dialog with Target-Dialog (RFC 4538), since the gateway owns no CSeq in
+    /// the call's dialog.
+    pub(super) fn notify_dtmf(&self, gw: &Arc<Gateway>, digit: char) {
+        let d = lock(&self.state).dialog.clone();
+        let (Some(dest), Some(mine), Some(theirs)) = (d.browser_dest, d.browser_tag, d.other_tag)
+        else {
+            return;
+        };
+        let uri = d
+            .browser_uri
+            .unwrap_or_else(|| format!("sip:{}", gw.cfg.domain));
+        let via = if dest.transport == TransportKind::Wss {
+            "WSS"
+        } else {
+            "WS"
+        };
+        let body = format!("Signal={digit}\r\nDuration=160\r\n");
+        let domain = &gw.cfg.domain;
+        let text = format!(
+            "MESSAGE {uri} SIP/2.0\r\n\
+             Via: SIP/2.0/{via} {domain};branch=z9hG4bK{branch}\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:gateway@{domain}>;tag={tag}\r\n\
+             To: <{uri}>\r\n\
+             Call-ID: {cid}@{domain}\r\n\
+             CSeq: 1 MESSAGE\r\n\
+             Target-Dialog: {call};local-tag={mine};remote-tag={theirs}\r\n\
+             Content-Type: application/dtmf-relay\r\n\
+             Content-Length: {len}\r\n\r\n{body}",
+            branch = crate::random::hex(16),
+            tag = crate::random::hex(8),
+            cid = crate::random::hex(16),
+            call = self.call_id,
+            len = body.len(),
+        );
+        self.shared
+            .counters
+            .dtmf_received
+            .fetch_add(1, Ordering::Relaxed);
+        gw.transmit(dest, text.into_bytes());
+    }
+
+    /// Ends the call's media: pumps, the peer connection, the recording.
+    pub(super) async fn finish(&self) {
+        if self.ended.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.stop.notify_one();
+        for t in lock(&self.tasks).drain(..) {
+            t.abort();
+        }
+        self.stop_recording();
+        if let Some(io) = self.io.get() {
+            io.leg.close().await;
+        }
+        let (b, s) = self.stats();
+        info!(call_id = %self.call_id, from_browser = b.packets_received, from_sip = s.packets_received,
+            "media ended");
+        self.shared.remove(&self.call_id);
+    }
+}
+
+/// A synthesised response to a request the gateway consumed, fed to the proxy core as if
+/// the next hop had sent it, so its client transaction completes and the response goes back
+/// to the browser the usual way.
+fn respond(
+    gw: &Arc<Gateway>,
+    req: &Message,
+    dest: &Dest,
+    code: u16,
+    reason: &str,
+    json: Option<String>,
+) {
+    let mut r = Message::response_to(req, code, reason);
+    if let Some(b) = json {
+        r.set_body("application/json", b.into_bytes());
+    } else {
+        r.set_header("Content-Length", "0");
+    }
+    gw.input(Input::Received {
+        source: dest.clone(),
+        msg: r,
+    });
+}
+
+/// A file name with only `[A-Za-z0-9._-]`, no leading dot, at most 100 characters.
+pub fn safe_name(s: &str) -> String {
+    let base = s.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    cleaned.trim_start_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_names_cannot_escape_the_folder() {
+        assert_eq!(safe_name("../../etc/passwd"), "passwd");
+        assert_eq!(safe_name("..\\x.wav"), "x.wav");
+        assert_eq!(safe_name(".hidden"), "hidden");
+        assert_eq!(safe_name("a b?.wav"), "a_b_.wav");
+        assert_eq!(safe_name(".."), "");
+    }
+}

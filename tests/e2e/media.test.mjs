@@ -1,0 +1,193 @@
+// Media through the gateway's relay (issue #6): the softphone page in headless Chromium (fake
+// microphone) calls SIP peers nobody here wrote, and the gateway anchors the audio: WebRTC
+// (ICE, DTLS-SRTP, Opus) towards the page, RTP or SDES-SRTP towards the peer.
+// - SIPp's uas with -rtp_echo: PCMU only, so the gateway transcodes Opus <-> PCMU both ways;
+//   the page hears its microphone come back, and a recording started from the SDK holds audio.
+// - baresip with mandatory SDES-SRTP (RTP/SAVP, PCMU): audio both ways, DTMF both ways (the
+//   page's keypad becomes RFC 4733 events; baresip's key presses reach the page), hold stops
+//   the flow and resume restarts it, and the recording holds baresip's 440 Hz tone.
+// - baresip calling the page with Opus over plain RTP: passed through without transcoding.
+// Everything runs on loopback and is stopped by the test.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchBrowser, startGateway, startSippUas, freeUdpPort } from './lib.mjs';
+import { startBaresip, readWav, tonePower, rms } from './peers.mjs';
+
+const USERS = { alice: 'looking-glass-3', carol: 'queen-of-hearts-5' };
+let browser;
+
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser?.close(); });
+
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+async function openPhone(gateway, user) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  if (process.env.E2E_DEBUG) page.on('console', (m) => console.log(`${user}:`, m.text()));
+  await page.goto(gateway.http);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
+  await page.fill('#user', user);
+  await page.fill('#password', USERS[user]);
+  await page.click('#register');
+  await page.waitForSelector('#reg-state[data-state="registered"]', { timeout: 15000 });
+  return { page, context, errors };
+}
+
+const callState = (page, state, timeout = 15000) =>
+  page.waitForSelector(`#call-state[data-state="${state}"]`, { timeout });
+const stats = (page) => page.evaluate(() => window.softphone.media.stats(window.softphone.session));
+const eventNames = (page) => page.$$eval('#events li', (lis) => lis.map((li) => li.dataset.name));
+const waitForEvent = (page, name, timeout = 10000) =>
+  page.waitForSelector(`#events li[data-name="${name}"]`, { timeout });
+
+/** Waits until the page received more than `by` new RTP packets. */
+async function waitForAudio(page, by = 25, timeout = 15000) {
+  const start = await stats(page);
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const now = await stats(page);
+    if (now.packetsReceived - start.packetsReceived > by) return now;
+    if (Date.now() > deadline) throw new Error(`no audio within ${timeout} ms: ${JSON.stringify({ start, now })}`);
+    await sleep(200);
+  }
+}
+
+/** The value of one line of the gateway's /metrics (labels included in `name`). */
+async function metric(gateway, name) {
+  const text = await (await fetch(new URL('/metrics', gateway.http))).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+}
+
+/** The WAV files recorded for `user`. */
+function recordings(gateway, user) {
+  const dir = join(gateway.dataDir, 'recordings', user);
+  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.wav')).map((f) => join(dir, f)) : [];
+}
+
+test('page calls SIPp (PCMU + echo): transcoded audio both ways, recording from the SDK', async () => {
+  const gateway = await startGateway(USERS);
+  const port = await freeUdpPort();
+  const sipp = startSippUas(port, null, ['-rtp_echo']);
+  try {
+    const { page, errors } = await openPhone(gateway, 'alice');
+    await page.fill('#target', `sip:echo@127.0.0.1:${port}`);
+    await page.click('#call');
+    await callState(page, 'established');
+    // Opus from the page -> PCMU to SIPp -> echoed -> PCMU to the gateway -> Opus to the page.
+    const heard = await waitForAudio(page);
+    assert.ok(heard.packetsSent > 0, JSON.stringify(heard));
+    assert.ok(await metric(gateway, 'sipsimple_media_packets_relayed_total{to="sip"}') > 25);
+    assert.ok(await metric(gateway, 'sipsimple_media_packets_relayed_total{to="browser"}') > 25);
+    assert.equal(await metric(gateway, 'sipsimple_media_sessions_active'), 1);
+
+    await page.evaluate(() => window.softphone.app.startRecordingAudio(window.softphone.session, 'echo-test.wav'));
+    await waitForEvent(page, 'SIPSessionDidStartRecordingAudio');
+    const name = await page.evaluate(() => window.softphone.app.audioRecordingFileName(window.softphone.session));
+    assert.match(name, /alice\/echo-test\.wav$/);
+    await sleep(2000);
+    await page.evaluate(() => window.softphone.app.stopRecordingAudio(window.softphone.session));
+    await waitForEvent(page, 'SIPSessionDidStopRecordingAudio');
+
+    await page.click('#hangup');
+    await callState(page, 'ended');
+    const { code, stats: s, output } = await sipp.result;
+    assert.equal(code, 0, `SIPp failed: ${output}`);
+    assert.equal(s['SuccessfulCall(C)'], '1');
+
+    const files = recordings(gateway, 'alice');
+    assert.deepEqual(files.map((f) => f.split('/').pop()), ['echo-test.wav']);
+    const wav = readWav(files[0]);
+    assert.equal(wav.rate, 8000);
+    const seconds = wav.samples.length / wav.rate / wav.channels;
+    assert.ok(seconds > 1.5 && seconds < 4, `recorded ${seconds} s`);
+    // Chromium's fake microphone beeps; the recording must hold that sound (both the page's
+    // leg and SIPp's echo of it), not silence.
+    assert.ok(rms(wav.samples) > 100, `recording RMS ${rms(wav.samples)}`);
+    const order = ['SIPSessionWillStartRecordingAudio', 'SIPSessionDidStartRecordingAudio',
+      'SIPSessionWillStopRecordingAudio', 'SIPSessionDidStopRecordingAudio'];
+    const names = await eventNames(page);
+    const at = order.map((n) => names.indexOf(n));
+    assert.deepEqual([...at].sort((a, b) => a - b), at, JSON.stringify(names));
+    assert.deepEqual(errors, []);
+  } finally {
+    sipp.stop();
+    await gateway.stop();
+  }
+});
+
+test('page calls baresip over SDES-SRTP: audio, DTMF both ways, hold and resume, recording', async () => {
+  const gateway = await startGateway(USERS, { env: { SIPSIMPLE_MEDIA_SRTP: 'required', SIPSIMPLE_MEDIA_RECORD_CALLS: 'true' } });
+  const carol = await startBaresip({ user: 'carol', password: USERS.carol, domain: gateway.domain,
+    gateway: gateway.sipUdp, codecs: 'PCMU', mediaenc: 'srtp-mand', toneHz: 440 });
+  try {
+    const { page, errors } = await openPhone(gateway, 'alice');
+    await page.fill('#target', 'carol');
+    await page.click('#call');
+    await callState(page, 'established');
+    await waitForAudio(page);
+    await carol.waitFor(/srtp|SRTP/);
+
+    // The page's keypad -> SIP INFO -> RFC 4733 events on the SRTP leg -> baresip.
+    const mark = carol.output().length;
+    await page.click('#dtmf-keypad button[data-digit="5"]');
+    await carol.waitFor(/CALL_DTMF_START[^}]*"param":"5"/, 10000, mark);
+    // baresip's key press -> RFC 4733 -> the gateway -> MESSAGE with Target-Dialog -> the page.
+    await carol.key('7');
+    await page.waitForFunction(() => document.querySelector('#dtmf-received')?.textContent.includes('7'), null, { timeout: 10000 });
+
+    await page.click('#hold');
+    await callState(page, 'held');
+    await sleep(500);
+    const before = await stats(page);
+    await sleep(1500);
+    const held = await stats(page);
+    assert.equal(held.packetsReceived, before.packetsReceived, `audio while held: ${JSON.stringify({ before, held })}`);
+    await page.click('#hold');
+    await callState(page, 'established');
+    await waitForAudio(page);
+
+    await page.click('#hangup');
+    await callState(page, 'ended');
+    await sleep(300);
+    const files = recordings(gateway, 'alice');
+    assert.equal(files.length, 1, JSON.stringify(files));
+    const wav = readWav(files[0]);
+    // baresip's 440 Hz tone is in the recording, well above a frequency nobody sent.
+    const p440 = tonePower(wav.samples, wav.rate, 440);
+    const p1300 = tonePower(wav.samples, wav.rate, 1300);
+    assert.ok(p440 > 20 * p1300, `440 Hz ${p440} vs 1300 Hz ${p1300}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    if (process.env.E2E_DEBUG) console.log(gateway.logs().slice(-20000), carol.output().slice(-5000));
+    await carol.stop();
+    await gateway.stop();
+  }
+});
+
+test('baresip calls the page with Opus over plain RTP: passed through, audio both ways', async () => {
+  const gateway = await startGateway(USERS);
+  const carol = await startBaresip({ user: 'carol', password: USERS.carol, domain: gateway.domain,
+    gateway: gateway.sipUdp, codecs: 'opus', toneHz: 600 });
+  try {
+    const { page, errors } = await openPhone(gateway, 'alice');
+    await carol.command(`dial sip:alice@${gateway.domain}`);
+    await callState(page, 'incoming');
+    await page.click('#answer');
+    await callState(page, 'established');
+    await waitForAudio(page);
+    assert.equal(await metric(gateway, 'sipsimple_media_sessions_codec_total{codec="opus"}'), 1);
+    await page.click('#hangup');
+    await callState(page, 'ended');
+    assert.deepEqual(errors, []);
+  } finally {
+    if (process.env.E2E_DEBUG) console.log(gateway.logs().slice(-20000), carol.output().slice(-5000));
+    await carol.stop();
+    await gateway.stop();
+  }
+});

@@ -1,0 +1,138 @@
+// Media peers and audio checks for the e2e suites: baresip (Debian's, headless: a WAV file as
+// its microphone, another as its speaker, its TCP control and UDP console on loopback), and a
+// WAV reader with a Goertzel filter to tell which tones a recording holds.
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freeTcpPort, freeUdpPort } from './lib.mjs';
+
+/** A mono 16-bit PCM WAV of a sine tone. */
+export function toneWav(hz, { rate = 8000, seconds = 60, amplitude = 8000 } = {}) {
+  const n = rate * seconds;
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write('RIFF', 0); buf.writeUInt32LE(36 + n * 2, 4); buf.write('WAVE', 8);
+  buf.write('fmt ', 12); buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24); buf.writeUInt32LE(rate * 2, 28); buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34);
+  buf.write('data', 36); buf.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) {
+    buf.writeInt16LE(Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
+  }
+  return buf;
+}
+
+/** Reads a PCM WAV: `{rate, channels, samples}` (samples interleaved, Int16). */
+export function readWav(file) {
+  const b = readFileSync(file);
+  if (b.toString('ascii', 0, 4) !== 'RIFF' || b.toString('ascii', 8, 12) !== 'WAVE') throw new Error(`${file}: not a WAV`);
+  let off = 12;
+  let fmt = null;
+  while (off + 8 <= b.length) {
+    const id = b.toString('ascii', off, off + 4);
+    const size = b.readUInt32LE(off + 4);
+    if (id === 'fmt ') fmt = { channels: b.readUInt16LE(off + 10), rate: b.readUInt32LE(off + 12), bits: b.readUInt16LE(off + 22) };
+    if (id === 'data') {
+      if (!fmt || fmt.bits !== 16) throw new Error(`${file}: not 16-bit PCM`);
+      const end = Math.min(b.length, off + 8 + size);
+      const samples = new Int16Array(b.buffer.slice(b.byteOffset + off + 8, b.byteOffset + end - ((end - off - 8) % 2)));
+      return { rate: fmt.rate, channels: fmt.channels, samples };
+    }
+    off += 8 + size + (size % 2);
+  }
+  throw new Error(`${file}: no data chunk`);
+}
+
+/** The mean power of `samples` (mono) at `hz` (Goertzel), normalised per sample. */
+export function tonePower(samples, rate, hz) {
+  const k = (2 * Math.cos((2 * Math.PI * hz) / rate));
+  let s1 = 0; let s2 = 0;
+  for (const x of samples) { const s = x + k * s1 - s2; s2 = s1; s1 = s; }
+  return (s1 * s1 + s2 * s2 - k * s1 * s2) / (samples.length * samples.length);
+}
+
+/** The RMS level of `samples`. */
+export function rms(samples) {
+  let sum = 0;
+  for (const x of samples) sum += x * x;
+  return Math.sqrt(sum / Math.max(1, samples.length));
+}
+
+/**
+ * Starts baresip registered as `user` at the gateway's UDP address `gateway` (host:port), on
+ * loopback only: auto-answer, `codecs` (baresip names: 'PCMU', 'opus'...), `mediaenc`
+ * ('srtp', 'srtp-mand' or null). Its microphone is a `toneHz` sine (an 8 kHz WAV for G.711,
+ * baresip's 48 kHz `ausine` for Opus); what it hears is written to `heard.wav`.
+ * Resolves once it registered: `{ output(), command(cmd), key(k), waitFor(re), stop() }`.
+ */
+export async function startBaresip({ user, password, domain, gateway, codecs = 'PCMU', mediaenc = null, toneHz = 440 }) {
+  const dir = mkdtempSync(join(tmpdir(), 'baresip-'));
+  const [sip, ctrl, cons] = [await freeUdpPort(), await freeTcpPort(), await freeUdpPort()];
+  const base = 30000 + Math.floor(Math.random() * 300) * 100;
+  const opus = /opus/i.test(codecs);
+  writeFileSync(join(dir, 'tone.wav'), toneWav(toneHz));
+  writeFileSync(join(dir, 'config'), [
+    'poll_method epoll', 'net_interface 127.0.0.1', `sip_listen 127.0.0.1:${sip}`, 'sip_trans_def udp',
+    `audio_player aufile,${join(dir, 'heard.wav')}`,
+    opus ? `audio_source ausine,${toneHz}` : `audio_source aufile,${join(dir, 'tone.wav')}`,
+    'audio_alert aufile,/dev/null', `rtp_ports ${base}-${base + 99}`, 'module_path /usr/lib/baresip/modules',
+    'module g711.so', 'module opus.so', 'module aufile.so', 'module ausine.so', 'module srtp.so',
+    'module_app account.so', 'module_app menu.so', 'module_app ctrl_tcp.so', 'module_app cons.so',
+    `ctrl_tcp_listen 127.0.0.1:${ctrl}`, `cons_listen 127.0.0.1:${cons}`, 'dns_server 127.0.0.1:53', '',
+  ].join('\n'));
+  writeFileSync(join(dir, 'accounts'), `<sip:${user}@${domain};transport=udp>;auth_user=${user};auth_pass=${password};`
+    + `outbound="sip:${gateway}";regint=600;answermode=auto;audio_codecs=${codecs}`
+    + `${mediaenc ? `;mediaenc=${mediaenc}` : ''}\n`);
+  const child = spawn('baresip', ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const waiters = [];
+  const feed = (d) => {
+    out += d;
+    for (const w of [...waiters]) if (w.re.test(out.slice(w.from))) { waiters.splice(waiters.indexOf(w), 1); w.ok(); }
+  };
+  child.stdout.on('data', feed);
+  child.stderr.on('data', feed);
+  const waitFor = (re, timeout = 15000, from = 0) => new Promise((ok, fail) => {
+    if (re.test(out.slice(from))) return ok();
+    const w = { re, from, ok: () => { clearTimeout(timer); ok(); } };
+    const timer = setTimeout(() => {
+      waiters.splice(waiters.indexOf(w), 1);
+      fail(new Error(`baresip: no ${re} within ${timeout} ms:\n${out.slice(-3000)}`));
+    }, timeout);
+    waiters.push(w);
+  });
+  let events = null;
+  const stop = () => new Promise((ok) => {
+    events?.destroy();
+    if (child.exitCode !== null) return ok();
+    child.once('exit', ok);
+    child.kill('SIGKILL');
+  });
+  try {
+    await waitFor(/200 OK/);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  // A standing control connection: baresip sends its events (CALL_DTMF_START with the key...)
+  // to it as netstring-framed JSON, which lands in the output for waitFor.
+  events = connect(ctrl, '127.0.0.1');
+  events.on('data', (d) => feed(`\n[ctrl] ${d}`));
+  events.on('error', () => {});
+  /** One ctrl_tcp command (netstring-framed JSON). */
+  const command = (cmd) => new Promise((ok, fail) => {
+    const [name, ...rest] = cmd.split(' ');
+    const json = JSON.stringify({ command: name, params: rest.join(' '), token: '1' });
+    const s = connect(ctrl, '127.0.0.1', () => s.end(`${Buffer.byteLength(json)}:${json},`));
+    s.on('error', fail);
+    s.on('close', () => ok());
+    setTimeout(() => s.destroy(), 500);
+  });
+  /** One key press on the console (a digit during a call sends DTMF). */
+  const key = (k) => new Promise((ok) => {
+    const s = createSocket('udp4');
+    s.send(k, cons, '127.0.0.1', () => { s.close(); ok(); });
+  });
+  return { dir, output: () => out, command, key, waitFor, stop, heard: join(dir, 'heard.wav') };
+}
