@@ -1,6 +1,6 @@
 // Type definitions for @sipsimple/client.
 //
-// Written by hand from client-wasm/src/lib.rs (the SIPApplication class) and
+// Written by hand from client-wasm/src/lib.rs (the SIPApplication class), media.js (BrowserMedia) and
 // shared/src/notification.rs (the notifications and their data). `cargo xtask pack` checks
 // that every notification name those files emit appears here, and the Vite test app checks
 // with `tsc --strict` that every method of the generated class is declared here with
@@ -346,6 +346,135 @@ export type SIPSessionGotStreamUpdate = NotificationOf<'SIPSessionGotStreamUpdat
   streams: StreamType[];
 }>;
 
+/**
+ * A DTMF digit arrived from the other party: a SIP INFO `application/dtmf-relay` (or
+ * `application/dtmf`) in the session's dialog.
+ */
+export type SIPSessionGotDTMF = NotificationOf<'SIPSessionGotDTMF', SessionSender, {
+  /** The digit: `0`-`9`, `*`, `#` or `A`-`D`. */
+  digit: string;
+}>;
+
+/** A chat message arrived, unwrapped from CPIM when it came wrapped (sender: the chat stream). */
+export type ChatStreamGotMessage = NotificationOf<'ChatStreamGotMessage', StreamSender, {
+  /** The MSRP Message-ID. */
+  message_id: string;
+  /** The content as text. */
+  content: string;
+  /** The Content-Type of the user's message (the wrapped one under CPIM). */
+  content_type: string;
+  /** The CPIM headers by name (`From`, `To`, `DateTime`...); empty without a CPIM wrapper. */
+  cpim_headers: Record<string, string>;
+}>;
+
+/** A success report for a sent chat message arrived (sender: the chat stream). */
+export type ChatStreamDidDeliverMessage = NotificationOf<'ChatStreamDidDeliverMessage', StreamSender, {
+  /** The Message-ID `sendMessage` returned. */
+  message_id: string;
+  /** The status code (200). */
+  code: number;
+  /** The status comment. */
+  reason: string;
+}>;
+
+/** A chat message was not delivered: a failure report or response, or no response in time. */
+export type ChatStreamDidNotDeliverMessage = NotificationOf<'ChatStreamDidNotDeliverMessage', StreamSender, {
+  /** The Message-ID `sendMessage` returned. */
+  message_id: string;
+  /** The status code (408 when no response came). */
+  code: number;
+  /** The status comment. */
+  reason: string;
+}>;
+
+/** A chat message was sent: its last chunk went out (sender: the chat stream). */
+export type ChatStreamDidSendMessage = NotificationOf<'ChatStreamDidSendMessage', StreamSender, {
+  /** The Message-ID `sendMessage` returned. */
+  message_id: string;
+}>;
+
+/** The other party's composing state changed (RFC 3994) (sender: the chat stream). */
+export type ChatStreamGotComposingIndication = NotificationOf<'ChatStreamGotComposingIndication', StreamSender, {
+  /** `active` or `idle`. */
+  state: string;
+  /** Seconds until an `active` state expires unless refreshed. */
+  refresh: number | null;
+  /** What is being composed (`text/plain`, `audio`...), when said. */
+  content_type: string | null;
+  /** When the other party was last active (RFC 3339), with an idle indication. */
+  last_active: string | null;
+  /** The CPIM `From` of the indication, when it came wrapped. */
+  sender: string | null;
+}>;
+
+/** A chunk of the file being received arrived (sender: the file-transfer stream). */
+export type FileTransferStreamGotChunk = NotificationOf<'FileTransferStreamGotChunk', StreamSender, {
+  /** The Content-Type of the file. */
+  content_type: string | null;
+  /** Where the chunk goes in the file, 0-based. */
+  offset: number;
+  /** The chunk's length. */
+  length: number;
+  /** Distinct bytes of the file received so far. */
+  transferred_bytes: number;
+  /** The file's size, when known. */
+  file_size: number | null;
+}>;
+
+/** A chunk of the file being sent was acknowledged (sender: the file-transfer stream). */
+export type FileTransferStreamDidDeliverChunk = NotificationOf<'FileTransferStreamDidDeliverChunk', StreamSender, {
+  /** The MSRP Message-ID of the transfer. */
+  message_id: string;
+  /** Where the chunk starts in the file, 0-based. */
+  offset: number;
+  /** The chunk's length. */
+  length: number;
+  /** Bytes acknowledged so far. */
+  transferred_bytes: number;
+  /** The file's size. */
+  file_size: number;
+}>;
+
+/** The file being sent could not be delivered; `FileTransferStreamDidFinish` with the error follows. */
+export type FileTransferStreamDidNotDeliverChunk = NotificationOf<'FileTransferStreamDidNotDeliverChunk', StreamSender, {
+  /** The MSRP Message-ID of the transfer. */
+  message_id: string;
+  /** The status code (408 when no response came). */
+  code: number;
+  /** The status comment. */
+  reason: string;
+}>;
+
+/** The transfer ended (sender: the file-transfer stream). */
+export type FileTransferStreamDidFinish = NotificationOf<'FileTransferStreamDidFinish', StreamSender, {
+  /** `null` on success; otherwise what went wrong (hash mismatch, aborted, failure report...). */
+  error: string | null;
+}>;
+
+/** `startRecordingAudio` was called: the request to record the session's audio is on its way. */
+export type SIPSessionWillStartRecordingAudio = NotificationOf<'SIPSessionWillStartRecordingAudio', SessionSender, {
+  /** The file name asked for. */
+  file_name: string;
+}>;
+
+/** The recorder started recording the session's audio. */
+export type SIPSessionDidStartRecordingAudio = NotificationOf<'SIPSessionDidStartRecordingAudio', SessionSender, {
+  /** The file the recorder writes, as it named it (with its path). */
+  file_name: string;
+}>;
+
+/** The recording is about to stop (`stopRecordingAudio` was called, or the session ends). */
+export type SIPSessionWillStopRecordingAudio = NotificationOf<'SIPSessionWillStopRecordingAudio', SessionSender, {
+  /** The file being recorded. */
+  file_name: string;
+}>;
+
+/** The recording stopped. */
+export type SIPSessionDidStopRecordingAudio = NotificationOf<'SIPSessionDidStopRecordingAudio', SessionSender, {
+  /** The file recorded. */
+  file_name: string;
+}>;
+
 /** A media stream was initialized. */
 export type MediaStreamDidInitialize = NotificationOf<'MediaStreamDidInitialize', StreamSender, {
   /** The stream's type. */
@@ -417,6 +546,20 @@ export type Notification =
   | SIPSessionRejectedStreamProposal
   | SIPSessionAcceptedStreamProposal
   | SIPSessionGotStreamUpdate
+  | SIPSessionGotDTMF
+  | ChatStreamGotMessage
+  | ChatStreamDidDeliverMessage
+  | ChatStreamDidNotDeliverMessage
+  | ChatStreamDidSendMessage
+  | ChatStreamGotComposingIndication
+  | FileTransferStreamGotChunk
+  | FileTransferStreamDidDeliverChunk
+  | FileTransferStreamDidNotDeliverChunk
+  | FileTransferStreamDidFinish
+  | SIPSessionWillStartRecordingAudio
+  | SIPSessionDidStartRecordingAudio
+  | SIPSessionWillStopRecordingAudio
+  | SIPSessionDidStopRecordingAudio
   | MediaStreamDidInitialize
   | MediaStreamDidStart
   | MediaStreamDidFail
@@ -530,9 +673,215 @@ export class SIPApplication {
   /** This end's SDP in effect for a session; `undefined` if none. */
   localSdp(session: number): string | undefined;
 
+  /**
+   * Sends one DTMF digit to the other party as a SIP INFO `application/dtmf-relay` in the
+   * session's dialog (the far end notifies `SIPSessionGotDTMF`).
+   * @param digit `0`-`9`, `*`, `#` or `A`-`D`.
+   * @throws Error for another digit, an unknown session or one that is not established.
+   */
+  sendDtmf(session: number, digit: string): void;
+
+  /**
+   * Asks the gateway to record the session's audio (`SIPSessionWillStartRecordingAudio`,
+   * then `SIPSessionDidStartRecordingAudio` with the file it writes).
+   * @param fileName the file name to record to; omitted, the gateway picks one.
+   */
+  startRecordingAudio(session: number, fileName?: string | null): void;
+
+  /** Stops recording the session's audio (`SIPSessionWillStopRecordingAudio`, `SIPSessionDidStopRecordingAudio`). */
+  stopRecordingAudio(session: number): void;
+
+  /** The file the session's audio is being recorded to; `undefined` when it is not recorded. */
+  audioRecordingFileName(session: number): string | undefined;
+
   /** The state of a session; `undefined` for an unknown id. */
   sessionState(session: number): SessionState | undefined;
 
   /** A session's attributes; `undefined` for an unknown id. */
   session(session: number): SessionInfo | undefined;
 }
+
+// ---------------------------------------------------------------------------------------
+// Media: WebRTC audio for the application's calls (media.js)
+// ---------------------------------------------------------------------------------------
+
+/** Options of `new BrowserMedia(app, options)`. */
+export interface BrowserMediaOptions {
+  /**
+   * Where the remote audio plays: its `srcObject` is set to the call's remote stream and
+   * `autoplay` to `true`. Give an element of the page (`<audio id="remote-audio" autoplay>`,
+   * not muted) to show controls or pick the output device with `setSinkId`. Omitted, each
+   * call plays through its own detached `new Audio()` element.
+   */
+  audioElement?: HTMLAudioElement | null;
+  /** The microphone's `deviceId` (from `navigator.mediaDevices.enumerateDevices()`), required exactly; omitted, the default one. */
+  deviceId?: string | null;
+  /**
+   * STUN/TURN servers for the `RTCPeerConnection`s. Defaults to none: host candidates only,
+   * enough on one network or through a media relay.
+   */
+  iceServers?: RTCIceServer[];
+  /**
+   * How long to wait for ICE gathering before sending an offer or answer with the candidates
+   * gathered so far, in milliseconds (offers and answers are sent whole, without trickle ICE).
+   * Defaults to 2000.
+   */
+  gatheringTimeout?: number;
+  /**
+   * Which ICE candidates to put in the SDP sent: called with each `candidate:...` attribute
+   * value, keeps those it returns `true` for. Omitted, all are sent. {@link loopbackOnly}
+   * keeps the loopback ones (tests on one machine).
+   */
+  candidateFilter?: ((candidate: string) => boolean) | null;
+}
+
+/** A call's audio counters, from `RTCPeerConnection.getStats()`. */
+export interface BrowserMediaStats {
+  /** RTP packets sent (`outbound-rtp`); stops growing while on hold. */
+  packetsSent: number;
+  /** RTP packets received (`inbound-rtp`). */
+  packetsReceived: number;
+  /** RTP payload bytes sent. */
+  bytesSent: number;
+  /** RTP payload bytes received. */
+  bytesReceived: number;
+  /** The level of the received audio, 0 to 1 (0 before any audio). */
+  audioLevel: number;
+}
+
+/** What BrowserMedia's events carry in `detail`. */
+export interface BrowserMediaEventMap {
+  /** The remote party's audio arrived (and is playing in the audio element). */
+  remotestream: CustomEvent<{ session: number | null; stream: MediaStream }>;
+  /**
+   * Something failed after the call was placed, e.g. the peer answered with an SDP WebRTC
+   * cannot use (plain RTP): the call goes on without audio.
+   */
+  error: CustomEvent<{ session: number | null; error: Error }>;
+  /** A call's media was closed (the session ended or failed, or `close()`). */
+  ended: CustomEvent<{ session: number | null }>;
+}
+
+/**
+ * The WebRTC side of a {@link SIPApplication}'s audio calls: one `RTCPeerConnection` per
+ * session, the microphone, the remote audio, hold, mute, DTMF and statistics. It observes the
+ * application: it applies the peer's answer (`remoteSdp`) when the session starts, stops
+ * sending while either end holds the call (`SIPSessionGotHoldRequest`), and closes the
+ * connection when the session ends or fails.
+ *
+ * Browsers allow the microphone only in secure contexts (https, or http on localhost).
+ *
+ * @example
+ * import init, { SIPApplication, BrowserMedia } from '@sipsimple/client';
+ * await init();
+ * const app = new SIPApplication({ server: 'wss://gw.example.com/ws', id: 'alice@example.com', password: 's' });
+ * const media = new BrowserMedia(app, { audioElement: document.querySelector('audio') });
+ * app.addObserver(async (n) => {
+ *   if (n.name === 'SIPSessionNewIncoming') await media.answer(n.sender.id);
+ * });
+ * await app.start();
+ * const id = await media.call('sip:bob@example.com');
+ */
+export class BrowserMedia extends EventTarget {
+  /**
+   * Attaches to `app` (adds an observer; `close()` removes it).
+   * @throws TypeError when `app` is not a SIPApplication.
+   */
+  constructor(app: SIPApplication, options?: BrowserMediaOptions);
+
+  /** Whether this browser can capture audio: `navigator.mediaDevices.getUserMedia` and `RTCPeerConnection` exist. */
+  static readonly supported: boolean;
+
+  /** The application it attached to. */
+  readonly app: SIPApplication;
+  /** The element remote audio plays in, when one was given. */
+  audioElement: HTMLAudioElement | null;
+  /** The microphone in use for new calls (`null`: the default one). */
+  deviceId: string | null;
+
+  /**
+   * Places an audio call: opens the microphone, creates the offer, gathers ICE candidates
+   * (2 s at most), then `app.connect(target, offer)`. The answer is applied when the session
+   * starts.
+   * @returns the session id (as `connect` returns it).
+   * @throws Error (rejects) when the microphone is unavailable (no permission, no device, an
+   *   insecure page) or `connect` throws; no call is placed then.
+   */
+  call(target: string): Promise<number>;
+
+  /**
+   * Answers an incoming session (`SIPSessionNewIncoming`): applies its offer
+   * (`app.remoteSdp(id)`), opens the microphone, creates the answer, gathers, then
+   * `app.accept(id, answer)`.
+   * @throws Error (rejects) when the offer is not a WebRTC one, the microphone is unavailable
+   *   or the session ended meanwhile; the session is not accepted then.
+   */
+  answer(session: number): Promise<void>;
+
+  /** Puts the call on hold (`app.hold`) and stops sending the microphone. */
+  hold(session: number): void;
+
+  /** Takes the call off hold (`app.unhold`) and sends the microphone again (unless the other end holds it). */
+  unhold(session: number): void;
+
+  /** Mutes (`true`, the default) or unmutes the call's microphone (`track.enabled`). */
+  mute(session: number, muted?: boolean): void;
+
+  /** Whether the call's microphone is muted. */
+  isMuted(session: number): boolean;
+
+  /**
+   * Sends a DTMF digit with `app.sendDtmf` (SIP INFO `application/dtmf-relay`).
+   * @throws RangeError for anything but one of `0`-`9`, `*`, `#`, `A`-`D`; Error when the
+   *   SDK build has no `sendDtmf`.
+   */
+  sendDTMF(session: number, digit: string): void;
+
+  /** The call's audio counters (`outbound-rtp`, `inbound-rtp`). */
+  stats(session: number): Promise<BrowserMediaStats>;
+
+  /** The call's `RTCPeerConnection`; `undefined` when the session has no media. */
+  peerConnection(session: number): RTCPeerConnection | undefined;
+
+  /** The call's remote audio; `undefined` until it arrives. */
+  remoteStream(session: number): MediaStream | undefined;
+
+  /**
+   * Uses the microphone `deviceId` from now on (`null`: the default one) and switches the
+   * live calls to it (`RTCRtpSender.replaceTrack`).
+   */
+  selectMicrophone(deviceId: string | null): Promise<void>;
+
+  /** Closes every call's media and stops observing the application. */
+  close(): void;
+
+  addEventListener<K extends keyof BrowserMediaEventMap>(
+    type: K,
+    listener: (this: BrowserMedia, ev: BrowserMediaEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof BrowserMediaEventMap>(
+    type: K,
+    listener: (this: BrowserMedia, ev: BrowserMediaEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+}
+
+/**
+ * Removes the `a=candidate` lines `keep` refuses from an SDP (and moves the m-line's default
+ * address to the first candidate kept). BrowserMedia applies it with `candidateFilter`.
+ */
+export function filterCandidates(sdp: string, keep: (candidate: string) => boolean): string;
+
+/** A `candidateFilter` keeping only loopback candidates (127.0.0.0/8 and ::1). */
+export function loopbackOnly(candidate: string): boolean;

@@ -6,3 +6,5 @@
 // rewrite the URL; without a bundler the browser fetches it beside this file.
 // The public types are the hand-written index.d.ts, not the generated sipsimple_wasm.d.ts.
 export { default, initSync, SIPApplication } from './sipsimple_wasm.js';
+// The WebRTC side of audio calls (hand-written, no dependency on the glue): media.js.
+export { BrowserMedia, filterCandidates, loopbackOnly } from './media.js';

@@ -5,6 +5,7 @@
 //! target/npm/package/                 the staged package (what the tarball holds)
 //!   package.json                      client-wasm/package/package.json, version set
 //!   index.js, index.d.ts, README.md   client-wasm/package/ (hand-written)
+//!   media.js                          client-wasm/package/ (hand-written BrowserMedia)
 //!   sipsimple_wasm.js, .d.ts          wasm-bindgen --target web --typescript
 //!   sipsimple_wasm_bg.wasm
 //! target/npm/sipsimple-client-<version>.tgz
@@ -24,6 +25,7 @@ const FILES: &[&str] = &[
     "README.md",
     "index.js",
     "index.d.ts",
+    "media.js",
     "sipsimple_wasm.js",
     "sipsimple_wasm.d.ts",
     "sipsimple_wasm_bg.wasm",
@@ -49,7 +51,7 @@ pub fn pack() -> Result<PathBuf> {
     if raw.exists() {
         std::fs::remove_file(&raw).map_err(|e| format!("{}: {e}", raw.display()))?;
     }
-    for file in ["index.js", "index.d.ts", "README.md"] {
+    for file in ["index.js", "index.d.ts", "media.js", "README.md"] {
         copy(&sources.join(file), &stage.join(file))?;
     }
     let manifest = read(&sources.join("package.json"))?;

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 const CRATE: &str = "sipsimple-wasm";
 const PROFILE: &str = "wasm-release";
 const ARTIFACT: &str = "sipsimple_wasm";
+/// The SDK's hand-written `BrowserMedia` (WebRTC for audio calls), copied into `web/pkg`.
+const MEDIA_JS: &str = "client-wasm/package/media.js";
 
 /// Builds the browser module and runs wasm-bindgen into `web/pkg`; returns the path of
 /// the module wasm-bindgen wrote.
@@ -14,6 +16,10 @@ pub fn build_web() -> Result<PathBuf> {
     let built = build_module()?;
     let out_dir = root().join("web/pkg");
     let bound = bindgen(&built, &out_dir, &[])?;
+    // The SDK's hand-written WebRTC half, which the page imports beside the glue.
+    let media = root().join(MEDIA_JS);
+    std::fs::copy(&media, out_dir.join("media.js"))
+        .map_err(|e| format!("{} -> web/pkg: {e}", media.display()))?;
     println!("cargo's module:  {}  {}", size_of(&built)?, built.display());
     println!("web/pkg module:  {}  {}", size_of(&bound)?, bound.display());
     Ok(bound)
