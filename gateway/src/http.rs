@@ -1,6 +1,6 @@
 //! The HTTP side: the softphone page's static files, `GET /api/config`, the SIP WebSocket
 //! endpoint `GET /ws` (RFC 7118 §4, RFC 6455 §4 upgrade over HTTP/1.1) and `GET /metrics`
-//! (Prometheus text format).
+//! (Prometheus text format), and the recordings of `crate::recordings`.
 
 use crate::gateway::Gateway;
 use axum::extract::connect_info::ConnectInfo;
@@ -27,6 +27,8 @@ pub fn router(gw: Arc<Gateway>, kind: TransportKind) -> Router {
     Router::new()
         .route("/api/config", get(api_config))
         .route("/metrics", get(metrics))
+        .route("/api/recordings", get(crate::recordings::list))
+        .route("/api/recordings/{name}", get(crate::recordings::download))
         .route(WS_PATH, get(ws))
         .fallback_service(files)
         .with_state(gw)

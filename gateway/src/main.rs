@@ -16,6 +16,7 @@
 //! Every `serve` option can also come from the TOML file of `--config` or from the
 //! environment (`config.rs`); `--help` lists the keys.
 
+mod base64;
 mod cert;
 mod check;
 mod config;
@@ -27,6 +28,7 @@ mod media;
 mod metrics;
 mod proxy;
 mod random;
+mod recordings;
 mod registrar;
 mod server;
 mod sipmsg;

@@ -2,7 +2,8 @@
 // microphone) calls SIP peers nobody here wrote, and the gateway anchors the audio: WebRTC
 // (ICE, DTLS-SRTP, Opus) towards the page, RTP or SDES-SRTP towards the peer.
 // - SIPp's uas with -rtp_echo: PCMU only, so the gateway transcodes Opus <-> PCMU both ways;
-//   the page hears its microphone come back, and a recording started from the SDK holds audio.
+//   the page hears its microphone come back, and a recording started from the SDK holds audio
+//   and can be listed and downloaded by its owner only (HTTP Basic, the SIP credentials).
 // - baresip with mandatory SDES-SRTP (RTP/SAVP, PCMU): audio both ways, DTMF both ways (the
 //   page's keypad becomes RFC 4733 events; baresip's key presses reach the page), hold stops
 //   the flow and resume restarts it, and the recording holds baresip's 440 Hz tone.
@@ -10,7 +11,7 @@
 // Everything runs on loopback and is stopped by the test.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchBrowser, startGateway, startSippUas, freeUdpPort } from './lib.mjs';
 import { startBaresip, readWav, tonePower, rms } from './peers.mjs';
@@ -109,6 +110,21 @@ test('page calls SIPp (PCMU + echo): transcoded audio both ways, recording from 
     // Chromium's fake microphone beeps; the recording must hold that sound (both the page's
     // leg and SIPp's echo of it), not silence.
     assert.ok(rms(wav.samples) > 100, `recording RMS ${rms(wav.samples)}`);
+    // The owner lists and downloads it over HTTP with the SIP credentials; nobody else can.
+    const basic = (u, p) => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
+    const api = (path, headers = {}) => fetch(new URL(path, gateway.http), { headers });
+    assert.equal((await api('/api/recordings')).status, 401);
+    assert.equal((await api('/api/recordings', basic('alice', 'wrong'))).status, 401);
+    const list = await (await api('/api/recordings', basic('alice', USERS.alice))).json();
+    assert.deepEqual(list.map((r) => r.name), ['echo-test.wav']);
+    assert.equal(list[0].size, readFileSync(files[0]).length);
+    const got = await api('/api/recordings/echo-test.wav', basic('alice', USERS.alice));
+    assert.equal(got.status, 200);
+    assert.ok(Buffer.from(await got.arrayBuffer()).equals(readFileSync(files[0])));
+    assert.deepEqual(await (await api('/api/recordings', basic('carol', USERS.carol))).json(), []);
+    assert.equal((await api('/api/recordings/echo-test.wav', basic('carol', USERS.carol))).status, 404);
+    assert.equal((await api('/api/recordings/..%2Falice%2Fecho-test.wav', basic('carol', USERS.carol))).status, 404);
+
     const order = ['SIPSessionWillStartRecordingAudio', 'SIPSessionDidStartRecordingAudio',
       'SIPSessionWillStopRecordingAudio', 'SIPSessionDidStopRecordingAudio'];
     const names = await eventNames(page);

@@ -144,6 +144,7 @@ impl Shared {
 #[derive(Debug)]
 pub struct MediaRelay {
     shared: Arc<Shared>,
+    http_failures: crate::recordings::Failures,
 }
 
 /// Cheap test for an SDP body before parsing anything.
@@ -171,12 +172,23 @@ impl MediaRelay {
                 gw: OnceLock::new(),
                 port_seed: AtomicU32::new(u32::from_le_bytes(seed)),
             }),
+            http_failures: crate::recordings::Failures::default(),
         })
     }
 
     /// Ties the relay to its gateway (which owns it).
     pub fn attach(&self, gw: &Arc<Gateway>) {
         let _ = self.shared.gw.set(Arc::downgrade(gw));
+    }
+
+    /// Where recordings go (one folder per user).
+    pub fn recordings_dir(&self) -> &std::path::Path {
+        &self.shared.cfg.recordings_dir
+    }
+
+    /// Wrong passwords on the recordings endpoints, per source address.
+    pub fn http_failures(&self) -> &crate::recordings::Failures {
+        &self.http_failures
     }
 
     /// The browser media socket.
