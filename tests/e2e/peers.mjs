@@ -52,6 +52,16 @@ export function tonePower(samples, rate, hz) {
   return (s1 * s1 + s2 * s2 - k * s1 * s2) / (samples.length * samples.length);
 }
 
+/**
+ * The strongest `tonePower` within `width` Hz of `hz`: short or slightly detuned tones (such
+ * as Chromium's fake-microphone beep near 400 Hz) spread over a few bins.
+ */
+export function bandPower(samples, rate, hz, width = 10) {
+  let best = 0;
+  for (let f = hz - width; f <= hz + width; f += 2) best = Math.max(best, tonePower(samples, rate, f));
+  return best;
+}
+
 /** The RMS level of `samples`. */
 export function rms(samples) {
   let sum = 0;
