@@ -26,6 +26,8 @@
 
 use core::fmt;
 
+#[cfg(feature = "native")]
+pub mod file;
 pub mod object;
 pub mod storage;
 pub mod types;
@@ -33,6 +35,8 @@ pub mod validate;
 
 pub use object::{SettingChange, Settings, SettingsChange, SettingsObject};
 pub use storage::{MemoryStorage, Storage, StorageError};
+#[cfg(feature = "native")]
+pub use file::FileStorage;
 pub use types::{
     AccountSettings, AccountSipSettings, AudioSettings, BonjourSettings, ChatSettings,
     FeatureSettings, GeneralAudioSettings, GeneralChatSettings, GeneralSettings,
