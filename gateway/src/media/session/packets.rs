@@ -1,0 +1,284 @@
+//! The per-packet work of an anchored call: SIP-side RTP to the browser and back (latching,
+//! SRTP, passthrough or transcoding, the recording tap, statistics), RTCP (RFC 3550 §6), and
+//! RFC 4733 events out.
+
+use super::*;
+
+impl MediaSession {
+    /// Handles a packet from the SIP side: what to write to the browser, and a DTMF digit.
+    pub(in crate::media) fn on_sip_packet(
+        &self,
+        from: SocketAddr,
+        data: &[u8],
+        now_ms: u64,
+    ) -> (Vec<Packet>, Option<char>) {
+        let mut st = lock(&self.state);
+        let Some(p) = st.sip else {
+            return (Vec::new(), None);
+        };
+        match st.latched {
+            Some(l) if l != from => return (Vec::new(), None),
+            Some(_) => {}
+            None => st.latched = Some(from),
+        }
+        let plain;
+        let data = match st.srtp.as_mut() {
+            Some(s) => match s.unprotect_rtp(data) {
+                Ok(b) => {
+                    plain = b;
+                    &plain[..]
+                }
+                Err(_) => return (Vec::new(), None),
+            },
+            None => data,
+        };
+        let mut buf = data;
+        let Ok(pkt) = Packet::unmarshal(&mut buf) else {
+            return (Vec::new(), None);
+        };
+        let h = &pkt.header;
+        st.remote_ssrc = Some(h.ssrc);
+        st.stats_from_sip.on_packet(
+            h.sequence_number,
+            h.timestamp,
+            now_ms,
+            p.codec.clock_rate(),
+            data.len(),
+        );
+        if Some(h.payload_type) == p.te {
+            let digit = st.dtmf_in.on_packet(h.timestamp, &pkt.payload);
+            return (Vec::new(), digit);
+        }
+        if h.payload_type != p.pt {
+            return (Vec::new(), None);
+        }
+        let recording = st.recorder.is_some() && !st.on_hold();
+        if recording {
+            if st.to_browser.tap.is_none() {
+                st.to_browser.tap = PcmTap::new(p.codec).ok();
+            }
+            let mut pcm = Vec::new();
+            if let Some(tap) = st.to_browser.tap.as_mut() {
+                tap.tap(&pkt.payload, &mut pcm);
+            }
+            if let Some(r) = st.recorder.as_mut() {
+                r.push(Leg::B, &pcm);
+            }
+        }
+        if !st.to_browser_open() {
+            return (Vec::new(), None);
+        }
+        let mut out = Vec::new();
+        match st.to_browser.transcoder.as_mut() {
+            None => {
+                let mut hdr = st.to_browser.header(sdp::OPUS_PT, h.timestamp, h.marker);
+                hdr.ssrc = st.to_browser.ssrc;
+                out.push(Packet {
+                    header: hdr,
+                    payload: pkt.payload.clone(),
+                });
+            }
+            Some(t) => {
+                let mut frames = Vec::new();
+                if t.push(&pkt.payload, &mut frames).is_err() {
+                    return (Vec::new(), None);
+                }
+                for f in frames {
+                    st.to_browser.ts = st.to_browser.ts.wrapping_add(960);
+                    let ts = st.to_browser.ts;
+                    let hdr = st.to_browser.header(sdp::OPUS_PT, ts, false);
+                    out.push(Packet {
+                        header: hdr,
+                        payload: f.into(),
+                    });
+                }
+            }
+        }
+        for p in &out {
+            st.stats_from_browser.on_sent(p.payload.len() + 12);
+        }
+        (out, None)
+    }
+
+    /// Handles a packet from the browser: the datagrams to send to the SIP side, and where.
+    pub(in crate::media) fn on_browser_packet(
+        &self,
+        pkt: &Packet,
+        now_ms: u64,
+    ) -> (Vec<Vec<u8>>, Option<SocketAddr>) {
+        let mut st = lock(&self.state);
+        let h = &pkt.header;
+        st.stats_from_browser.on_packet(
+            h.sequence_number,
+            h.timestamp,
+            now_ms,
+            48000,
+            pkt.payload.len() + 12,
+        );
+        let Some(p) = st.sip else {
+            return (Vec::new(), None);
+        };
+        let Some(dest) = st.latched.or(p.remote) else {
+            return (Vec::new(), None);
+        };
+        if st.recorder.is_some() && !st.on_hold() {
+            if st.to_sip.tap.is_none() {
+                st.to_sip.tap = PcmTap::new(Codec::Opus).ok();
+            }
+            let mut pcm = Vec::new();
+            if let Some(tap) = st.to_sip.tap.as_mut() {
+                tap.tap(&pkt.payload, &mut pcm);
+            }
+            if let Some(r) = st.recorder.as_mut() {
+                r.push(Leg::A, &pcm);
+            }
+        }
+        if !st.to_sip_open() {
+            return (Vec::new(), None);
+        }
+        let mut payloads: Vec<(u32, bytes::Bytes)> = Vec::new();
+        match st.to_sip.transcoder.as_mut() {
+            None => payloads.push((h.timestamp, pkt.payload.clone())),
+            Some(t) => {
+                let mut frames = Vec::new();
+                if t.push(&pkt.payload, &mut frames).is_err() {
+                    return (Vec::new(), None);
+                }
+                for f in frames {
+                    st.to_sip.ts = st.to_sip.ts.wrapping_add(160);
+                    payloads.push((st.to_sip.ts, f.into()));
+                }
+            }
+        }
+        if st.to_sip.transcoder.is_none() {
+            st.to_sip.ts = h.timestamp;
+        }
+        let mut out = Vec::with_capacity(payloads.len());
+        for (ts, payload) in payloads {
+            let header = st.to_sip.header(p.pt, ts, false);
+            let Ok(raw) = (Packet { header, payload }).marshal() else {
+                continue;
+            };
+            let wire = match st.srtp.as_mut() {
+                Some(s) => match s.protect_rtp(&raw) {
+                    Ok(b) => b.to_vec(),
+                    Err(_) => continue,
+                },
+                None => raw.to_vec(),
+            };
+            st.stats_from_sip.on_sent(wire.len());
+            out.push(wire);
+        }
+        (out, Some(dest))
+    }
+
+    /// The sender report for the SIP side's RTCP port (RFC 3550 §6.4.1): our sending
+    /// counts and a reception report about its stream; `None` before negotiation.
+    pub(in crate::media) fn rtcp_report(&self, now_ms: u64) -> Option<(Vec<u8>, SocketAddr)> {
+        use webrtc::rtcp::reception_report::ReceptionReport;
+        use webrtc::rtcp::sender_report::SenderReport;
+        let mut st = lock(&self.state);
+        let dest = st.sip?.rtcp?;
+        let sent = st.stats_from_sip.snapshot();
+        let reports = match (st.remote_ssrc, st.stats_from_sip.take_report()) {
+            (Some(ssrc), Some(r)) => vec![ReceptionReport {
+                ssrc,
+                fraction_lost: r.fraction_lost,
+                total_lost: u32::try_from(r.cumulative_lost.max(0)).unwrap_or(0),
+                last_sequence_number: r.extended_highest_seq,
+                jitter: r.jitter,
+                last_sender_report: 0,
+                delay: 0,
+            }],
+            _ => Vec::new(),
+        };
+        let secs = now_ms / 1000 + 2_208_988_800;
+        let frac = ((now_ms % 1000) << 32) / 1000;
+        let sr = SenderReport {
+            ssrc: st.to_sip.ssrc,
+            ntp_time: (secs << 32) | frac,
+            rtp_time: st.to_sip.ts,
+            packet_count: u32::try_from(sent.packets_sent).unwrap_or(u32::MAX),
+            octet_count: u32::try_from(sent.bytes_sent).unwrap_or(u32::MAX),
+            reports,
+            profile_extensions: bytes::Bytes::new(),
+        };
+        let raw = sr.marshal().ok()?;
+        let wire = match st.srtp.as_mut() {
+            Some(s) => s.protect_rtcp(&raw).ok()?.to_vec(),
+            None => raw.to_vec(),
+        };
+        Some((wire, dest))
+    }
+
+    /// RTCP from the SIP side: report blocks about our stream give the round trip time.
+    pub(in crate::media) fn on_rtcp(&self, data: &[u8], now_ms: u64) {
+        use webrtc::rtcp::receiver_report::ReceiverReport;
+        use webrtc::rtcp::sender_report::SenderReport;
+        let mut st = lock(&self.state);
+        let plain;
+        let mut buf = match st.srtp.as_mut() {
+            Some(s) => match s.unprotect_rtcp(data) {
+                Ok(b) => {
+                    plain = b;
+                    &plain[..]
+                }
+                Err(_) => return,
+            },
+            None => data,
+        };
+        let Ok(packets) = webrtc::rtcp::packet::unmarshal(&mut buf) else {
+            return;
+        };
+        let ours = st.to_sip.ssrc;
+        let arrival = crate::media::stats::ntp_middle32(now_ms);
+        for p in packets {
+            let blocks = if let Some(sr) = p.as_any().downcast_ref::<SenderReport>() {
+                sr.reports.clone()
+            } else if let Some(rr) = p.as_any().downcast_ref::<ReceiverReport>() {
+                rr.reports.clone()
+            } else {
+                continue;
+            };
+            for b in blocks.iter().filter(|b| b.ssrc == ours) {
+                st.stats_from_sip
+                    .on_rtcp_rr(b.last_sender_report, b.delay, arrival);
+            }
+        }
+    }
+
+    /// The round trip time to the SIP side from its RTCP, when measured.
+    pub fn rtt_ms(&self) -> Option<f64> {
+        lock(&self.state).stats_from_sip.rtt_ms()
+    }
+
+    /// The RFC 4733 packets of `digit` on the SIP leg, or `None` without telephone-event.
+    pub(in crate::media) fn dtmf_packets(&self, digit: char) -> Option<(Vec<Vec<u8>>, SocketAddr)> {
+        let mut st = lock(&self.state);
+        let p = st.sip?;
+        let te = p.te?;
+        let dest = st.latched.or(p.remote)?;
+        let events = DtmfGenerator::packets(digit, 160, 8000)?;
+        let ts = st.to_sip.ts;
+        let mut out = Vec::new();
+        for (marker, _offset, payload) in events {
+            let header = st.to_sip.header(te, ts, marker);
+            let Ok(raw) = (Packet {
+                header,
+                payload: bytes::Bytes::copy_from_slice(&payload),
+            })
+            .marshal() else {
+                continue;
+            };
+            let wire = match st.srtp.as_mut() {
+                Some(s) => match s.protect_rtp(&raw) {
+                    Ok(b) => b.to_vec(),
+                    Err(_) => continue,
+                },
+                None => raw.to_vec(),
+            };
+            out.push(wire);
+        }
+        Some((out, dest))
+    }
+}
