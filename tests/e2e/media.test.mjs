@@ -91,7 +91,11 @@ test('page calls SIPp (PCMU + echo): transcoded audio both ways, recording from 
     await waitForEvent(page, 'SIPSessionDidStartRecordingAudio');
     const name = await page.evaluate(() => window.softphone.app.audioRecordingFileName(window.softphone.session));
     assert.match(name, /alice\/echo-test\.wav$/);
-    await sleep(2000);
+    await sleep(500);
+    // SIPp negotiated no telephone-event: the keypad's digit goes in band as its dual tone,
+    // which SIPp echoes back into the recording.
+    await page.click('#dtmf-keypad button[data-digit="5"]');
+    await sleep(1500);
     await page.evaluate(() => window.softphone.app.stopRecordingAudio(window.softphone.session));
     await waitForEvent(page, 'SIPSessionDidStopRecordingAudio');
 
@@ -110,6 +114,9 @@ test('page calls SIPp (PCMU + echo): transcoded audio both ways, recording from 
     // Chromium's fake microphone beeps; the recording must hold that sound (both the page's
     // leg and SIPp's echo of it), not silence.
     assert.ok(rms(wav.samples) > 100, `recording RMS ${rms(wav.samples)}`);
+    const [low, high, none] = [770, 1336, 1500].map((hz) => bandPower(wav.samples, wav.rate, hz, 4));
+    assert.ok(low > 20 * none && high > 20 * none, `DTMF 5 in band: 770 Hz ${low}, 1336 Hz ${high}, 1500 Hz ${none}`);
+    assert.equal(await metric(gateway, 'sipsimple_media_dtmf_total{to="sip"}'), 1);
     // The owner lists and downloads it over HTTP with the SIP credentials; nobody else can.
     const basic = (u, p) => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
     const api = (path, headers = {}) => fetch(new URL(path, gateway.http), { headers });

@@ -33,7 +33,18 @@ impl MediaSession {
                     return true;
                 };
                 let Some((packets, to)) = self.dtmf_packets(digit) else {
-                    // The SIP side has no telephone-event: let it have the INFO.
+                    // No telephone-event on the SIP side: the digit goes in band, as its
+                    // dual tone in the audio (what a G.711 phone without RFC 4733 hears).
+                    if self.inband_dtmf(digit) {
+                        self.shared
+                            .counters
+                            .dtmf_sent
+                            .fetch_add(1, Ordering::Relaxed);
+                        debug!(call_id = %self.call_id, %digit, "DTMF relayed in band");
+                        respond(gw, msg, dest, 200, "OK", None);
+                        return true;
+                    }
+                    // Not negotiated yet: let the far end have the INFO.
                     return false;
                 };
                 if let Some(io) = self.io_now() {

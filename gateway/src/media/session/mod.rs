@@ -166,6 +166,8 @@ struct State {
     local_key: Option<SdesKey>,
     srtp: Option<SrtpSession>,
     recorder: Option<Recorder>,
+    /// Encoded 20 ms frames of in-band DTMF that replace the browser's audio towards SIP.
+    dtmf_frames: std::collections::VecDeque<bytes::Bytes>,
     stats_from_browser: RtpStats,
     stats_from_sip: RtpStats,
     dtmf_in: DtmfDetector,
@@ -301,6 +303,7 @@ impl MediaSession {
                 local_key: None,
                 srtp: None,
                 recorder: None,
+                dtmf_frames: std::collections::VecDeque::new(),
                 stats_from_browser: RtpStats::default(),
                 stats_from_sip: RtpStats::default(),
                 dtmf_in: DtmfDetector::new(),

@@ -154,7 +154,11 @@ impl MediaSession {
             st.to_sip.ts = h.timestamp;
         }
         let mut out = Vec::with_capacity(payloads.len());
-        for (ts, payload) in payloads {
+        for (ts, mut payload) in payloads {
+            // An in-band DTMF tone takes the place of the microphone's audio, frame by frame.
+            if let Some(tone) = st.dtmf_frames.pop_front() {
+                payload = tone;
+            }
             let header = st.to_sip.header(p.pt, ts, false);
             let Ok(raw) = (Packet { header, payload }).marshal() else {
                 continue;
@@ -252,6 +256,39 @@ impl MediaSession {
         lock(&self.state).stats_from_sip.rtt_ms()
     }
 
+    /// Queues `digit` as a dual tone (ITU-T Q.23: 160 ms of tone, 40 ms of silence) in the
+    /// SIP leg's codec, sent in place of the browser's audio; `false` before negotiation.
+    pub(in crate::media) fn inband_dtmf(&self, digit: char) -> bool {
+        let Some((low, high)) = dual_tone(digit) else {
+            return false;
+        };
+        let mut st = lock(&self.state);
+        let Some(p) = st.sip else { return false };
+        let Ok(mut enc) = super::super::codec::Encoder::new(p.codec) else {
+            return false;
+        };
+        let rate = f64::from(p.codec.clock_rate());
+        let n = p.codec.samples_per_20ms();
+        for frame in 0..10usize {
+            let pcm: Vec<i16> = (0..n)
+                .map(|i| {
+                    if frame >= 8 {
+                        return 0;
+                    }
+                    let t = (frame * n + i) as f64 / rate;
+                    let v = (2.0 * std::f64::consts::PI * low * t).sin()
+                        + (2.0 * std::f64::consts::PI * high * t).sin();
+                    (v * 7000.0) as i16
+                })
+                .collect();
+            let mut out = Vec::new();
+            if enc.encode(&pcm, &mut out).is_ok() {
+                st.dtmf_frames.push_back(bytes::Bytes::from(out));
+            }
+        }
+        true
+    }
+
     /// The RFC 4733 packets of `digit` on the SIP leg, or `None` without telephone-event.
     pub(in crate::media) fn dtmf_packets(&self, digit: char) -> Option<(Vec<Vec<u8>>, SocketAddr)> {
         let mut st = lock(&self.state);
@@ -280,5 +317,44 @@ impl MediaSession {
             out.push(wire);
         }
         Some((out, dest))
+    }
+}
+
+/// The row and column frequencies of a DTMF digit (ITU-T Q.23).
+fn dual_tone(digit: char) -> Option<(f64, f64)> {
+    let (row, col) = match digit.to_ascii_uppercase() {
+        '1' => (0, 0),
+        '2' => (0, 1),
+        '3' => (0, 2),
+        'A' => (0, 3),
+        '4' => (1, 0),
+        '5' => (1, 1),
+        '6' => (1, 2),
+        'B' => (1, 3),
+        '7' => (2, 0),
+        '8' => (2, 1),
+        '9' => (2, 2),
+        'C' => (2, 3),
+        '*' => (3, 0),
+        '0' => (3, 1),
+        '#' => (3, 2),
+        'D' => (3, 3),
+        _ => return None,
+    };
+    let rows = [697.0, 770.0, 852.0, 941.0];
+    let cols = [1209.0, 1336.0, 1477.0, 1633.0];
+    Some((*rows.get(row)?, *cols.get(col)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dual_tone;
+
+    #[test]
+    fn dual_tones_follow_q23() {
+        assert_eq!(dual_tone('5'), Some((770.0, 1336.0)));
+        assert_eq!(dual_tone('#'), Some((941.0, 1477.0)));
+        assert_eq!(dual_tone('d'), Some((941.0, 1633.0)));
+        assert_eq!(dual_tone('x'), None);
     }
 }
