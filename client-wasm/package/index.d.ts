@@ -355,6 +355,38 @@ export type SIPSessionGotDTMF = NotificationOf<'SIPSessionGotDTMF', SessionSende
   digit: string;
 }>;
 
+/** A chat message arrived on the session's chat stream (sender: the session; `ChatStreamGotMessage` comes first). */
+export type SIPSessionGotMessage = NotificationOf<'SIPSessionGotMessage', SessionSender, {
+  /** The MSRP Message-ID. */
+  message_id: string;
+  /** The content as text. */
+  content: string;
+  /** The Content-Type of the user's message (the wrapped one under CPIM). */
+  content_type: string;
+  /** The CPIM headers by name (`From`, `To`, `DateTime`...); empty without a CPIM wrapper. */
+  cpim_headers: Record<string, string>;
+}>;
+
+/** A chat message `sendMessage` sent was delivered (sender: the session). */
+export type SIPSessionDidDeliverMessage = NotificationOf<'SIPSessionDidDeliverMessage', SessionSender, {
+  /** The id `sendMessage` returned. */
+  message_id: string;
+  /** The status code of the success report (200). */
+  code: number;
+  /** The status comment. */
+  reason: string;
+}>;
+
+/** A chat message `sendMessage` sent was not delivered (sender: the session). */
+export type SIPSessionDidNotDeliverMessage = NotificationOf<'SIPSessionDidNotDeliverMessage', SessionSender, {
+  /** The id `sendMessage` returned. */
+  message_id: string;
+  /** The status code (408 when no response came or the connection closed). */
+  code: number;
+  /** The status comment. */
+  reason: string;
+}>;
+
 /** A chat message arrived, unwrapped from CPIM when it came wrapped (sender: the chat stream). */
 export type ChatStreamGotMessage = NotificationOf<'ChatStreamGotMessage', StreamSender, {
   /** The MSRP Message-ID. */
@@ -547,6 +579,9 @@ export type Notification =
   | SIPSessionAcceptedStreamProposal
   | SIPSessionGotStreamUpdate
   | SIPSessionGotDTMF
+  | SIPSessionGotMessage
+  | SIPSessionDidDeliverMessage
+  | SIPSessionDidNotDeliverMessage
   | ChatStreamGotMessage
   | ChatStreamDidDeliverMessage
   | ChatStreamDidNotDeliverMessage

@@ -224,6 +224,37 @@ pub enum Event {
         /// The file recorded.
         file_name: String,
     },
+    /// A chat message arrived on the session's chat stream (sender: the session; the
+    /// stream posts `ChatStreamGotMessage` with the same data first).
+    SIPSessionGotMessage {
+        /// The MSRP Message-ID (the seed's `message`, reduced to its id).
+        message_id: String,
+        /// The content, as text (invalid UTF-8 replaced).
+        content: String,
+        /// The Content-Type of the user's message (the wrapped one under CPIM).
+        content_type: String,
+        /// The CPIM headers by name; empty without a CPIM wrapper.
+        cpim_headers: std::collections::BTreeMap<String, String>,
+    },
+    /// A chat message `send_message` sent was delivered (sender: the session).
+    SIPSessionDidDeliverMessage {
+        /// The id `send_message` returned.
+        message_id: String,
+        /// The status code of the success report (200).
+        code: u16,
+        /// Its comment.
+        reason: String,
+    },
+    /// A chat message `send_message` sent was not delivered (sender: the session; the
+    /// seed's second `SIPSessionDidDeliverMessage`, named as its `send_message` says).
+    SIPSessionDidNotDeliverMessage {
+        /// The id `send_message` returned.
+        message_id: String,
+        /// The status code (408 when no response came or the connection closed).
+        code: u16,
+        /// Its comment.
+        reason: String,
+    },
     /// A media stream was initialized (sender: the stream).
     MediaStreamDidInitialize {
         /// The stream's type.
@@ -383,6 +414,9 @@ impl Event {
             Event::SIPSessionDidStartRecordingAudio { .. } => "SIPSessionDidStartRecordingAudio",
             Event::SIPSessionWillStopRecordingAudio { .. } => "SIPSessionWillStopRecordingAudio",
             Event::SIPSessionDidStopRecordingAudio { .. } => "SIPSessionDidStopRecordingAudio",
+            Event::SIPSessionGotMessage { .. } => "SIPSessionGotMessage",
+            Event::SIPSessionDidDeliverMessage { .. } => "SIPSessionDidDeliverMessage",
+            Event::SIPSessionDidNotDeliverMessage { .. } => "SIPSessionDidNotDeliverMessage",
             Event::MediaStreamDidInitialize { .. } => "MediaStreamDidInitialize",
             Event::MediaStreamDidStart { .. } => "MediaStreamDidStart",
             Event::MediaStreamDidFail { .. } => "MediaStreamDidFail",

@@ -21,6 +21,7 @@
 mod incoming;
 mod info;
 mod media;
+mod msrp;
 mod outgoing;
 mod reinvite;
 mod streams;
@@ -151,6 +152,8 @@ pub struct Session {
     info_queue: VecDeque<InfoKind>,
     /// Where the recording of the audio stands.
     recording: RecordingState,
+    /// The `a=file-selector` of the file our next offered file-transfer stream sends.
+    file_offer: Option<String>,
 }
 
 impl Session {
@@ -194,6 +197,7 @@ impl Session {
             info: None,
             info_queue: VecDeque::new(),
             recording: RecordingState::Idle,
+            file_offer: None,
         }
     }
 
@@ -510,10 +514,15 @@ impl Session {
 
     pub(crate) fn next_timeout(&self) -> Option<Time> {
         let retransmit = self.retransmit.as_ref().map(|(_, r)| r.poll_timeout());
-        [retransmit, self.glare_retry, self.deadline]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            retransmit,
+            self.glare_retry,
+            self.deadline,
+            self.msrp_next_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx, now: Time) {
@@ -544,6 +553,7 @@ impl Session {
                 self.terminate(ctx, now, Originator::Local);
             }
         }
+        self.msrp_timeout(ctx, now);
     }
 
     /// 64·T1 without the ACK for our 2xx: the session ends with a BYE (RFC 3261 §13.3.1.4).

@@ -27,6 +27,8 @@ pub(super) struct Slot {
     stream: Box<dyn MediaStream>,
     started: bool,
     ended: bool,
+    /// The MSRP connection and engine of a started chat or file-transfer stream.
+    pub(super) link: Option<super::msrp::MsrpLink>,
 }
 
 impl Slot {
@@ -35,6 +37,7 @@ impl Slot {
             stream,
             started: false,
             ended: false,
+            link: None,
         }
     }
 }
@@ -85,10 +88,34 @@ impl Session {
     /// token unique to the stream.
     pub(super) fn stream_config(&mut self, ctx: &Ctx) -> StreamConfig {
         self.stream_seq += 1;
-        StreamConfig::new(
-            ctx.local_host.clone(),
-            format!("{}{}", self.local_tag, self.stream_seq),
-        )
+        let (host, port) = match &ctx.cfg.msrp_listen {
+            Some((h, p)) if h.contains(':') && !h.starts_with('[') => (format!("[{h}]"), *p),
+            Some((h, p)) => (h.clone(), *p),
+            None => (ctx.local_host.clone(), 2855),
+        };
+        let mut cfg = StreamConfig::new(host, format!("{}{}", self.local_tag, self.stream_seq));
+        cfg.msrp_port = port;
+        cfg.tls = ctx.cfg.msrp_tls;
+        cfg.relay_path.clone_from(&ctx.cfg.msrp_relay_path);
+        cfg
+    }
+
+    /// A new stream of type `t` for our offer: a file-transfer stream sends the file
+    /// selected by `connect_file`/`add_file`, if any.
+    fn offer_stream(
+        &mut self,
+        ctx: &Ctx,
+        t: &str,
+        cfg: &StreamConfig,
+    ) -> Option<Box<dyn MediaStream>> {
+        if t == crate::stream::FILE_TRANSFER {
+            if let Some(selector) = self.file_offer.take() {
+                return Some(Box::new(crate::stream::FileTransferStream::sending(
+                    cfg, &selector,
+                )));
+            }
+        }
+        ctx.registry.create(t, cfg)
     }
 
     /// The types of the streams in effect, in m-line order (`audio`, `chat`, ...; an m-line
@@ -132,7 +159,7 @@ impl Session {
         let mut sd = media::empty_description(&mut ctx.rng, &ctx.local_host);
         for t in types {
             let cfg = self.stream_config(ctx);
-            if let Some(stream) = ctx.registry.create(t, &cfg) {
+            if let Some(stream) = self.offer_stream(ctx, t, &cfg) {
                 sd.media.push(stream.get_local_media(true));
                 self.streams.push(Some(Slot::new(stream)));
             }
@@ -189,6 +216,7 @@ impl Session {
             let active = local.media.get(i).is_some_and(|m| !m.is_rejected())
                 && remote.media.get(i).is_some_and(|m| !m.is_rejected());
             if !active {
+                self.end_link(ctx, i);
                 if let Some(mut slot) = self.streams[i].take() {
                     if slot.started && !slot.ended {
                         slot.stream.end();
@@ -216,6 +244,11 @@ impl Session {
                 }
                 slot.stream.initialize(self.direction);
                 slot.stream.start(&local, &remote, i);
+                self.relay(ctx, i, &mut slot);
+                if !slot.ended {
+                    // A chat or file transfer now needs its MSRP connection.
+                    slot.link = self.new_link(ctx, slot.stream.stream_type(), &local, &remote, i);
+                }
             } else if !slot.ended {
                 slot.stream.update(&local, &remote, i);
             }
@@ -251,6 +284,7 @@ impl Session {
     /// Ends every stream (the session is over).
     pub(super) fn end_streams(&mut self, ctx: &mut Ctx) {
         for i in 0..self.streams.len() {
+            self.end_link(ctx, i);
             if let Some(mut slot) = self.streams[i].take() {
                 if slot.started && !slot.ended {
                     slot.stream.end();
@@ -375,7 +409,7 @@ impl Session {
         let mut added: Vec<(usize, Box<dyn MediaStream>)> = Vec::new();
         for t in self.want_add.clone() {
             let cfg = self.stream_config(ctx);
-            let Some(mut stream) = ctx.registry.create(t, &cfg) else {
+            let Some(mut stream) = self.offer_stream(ctx, t, &cfg) else {
                 continue;
             };
             if self.on_hold_by_local && stream.hold_supported() {

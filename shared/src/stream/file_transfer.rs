@@ -381,12 +381,18 @@ impl FileTransferEngine {
         self.finish(Err(FileTransferError::Aborted { prefix }));
     }
 
-    /// The connection closed: an unfinished transfer fails.
+    /// The connection closed: an unfinished transfer fails (`FileTransferStreamDidFinish`
+    /// with an error, [`FileTransferError::Aborted`] when nothing else explains it).
     pub fn end(&mut self, now: Time) {
         if let Some(s) = self.session.as_mut() {
             s.close(now);
         }
         self.pump();
+        let prefix = match self.direction {
+            Direction::Sending => self.transferred,
+            Direction::Receiving => self.hashed.max(self.offset),
+        };
+        self.finish(Err(FileTransferError::Aborted { prefix }));
     }
 
     fn notify(&mut self, e: Event) {

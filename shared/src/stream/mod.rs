@@ -60,6 +60,12 @@ pub struct StreamConfig {
     pub id: String,
     /// The MSRP port announced in the path and m-line.
     pub msrp_port: u16,
+    /// Whether a stream we offer runs MSRP over TLS (`TCP/TLS/MSRP`, `msrps:`) or over
+    /// plain TCP (`TCP/MSRP`, `msrp:`). An answer follows the offer's transport.
+    pub tls: bool,
+    /// The MSRP relay's `Use-Path` (RFC 4976 §5), written before our own URI in `a=path`;
+    /// empty without a relay.
+    pub relay_path: Vec<String>,
 }
 
 impl StreamConfig {
@@ -69,6 +75,8 @@ impl StreamConfig {
             host: host.into(),
             id: id.into(),
             msrp_port: 2855,
+            tls: true,
+            relay_path: Vec::new(),
         }
     }
 }

@@ -115,6 +115,14 @@ impl MsrpStream {
         self.kind.accept_wrapped_types
     }
 
+    /// Our `a=path`: the relay's `Use-Path` (RFC 4976 §5), if any, then
+    /// [`local_path`](Self::local_path).
+    pub fn path_attribute(&self) -> String {
+        let mut path = self.cfg.relay_path.clone();
+        path.push(self.local_path());
+        path.join(" ")
+    }
+
     /// Our MSRP URI (RFC 4975 §6): `msrps://<host>:<port>/<id>;tcp` (`msrp` over `TCP/MSRP`).
     pub fn local_path(&self) -> String {
         let scheme = if self.proto().eq_ignore_ascii_case("TCP/MSRP") {
@@ -134,10 +142,14 @@ impl MsrpStream {
     }
 
     fn proto(&self) -> &str {
-        self.offered
-            .as_ref()
-            .and_then(|o| o.media.first())
-            .map_or("TCP/TLS/MSRP", |m| m.proto.as_str())
+        self.offered.as_ref().and_then(|o| o.media.first()).map_or(
+            if self.cfg.tls {
+                "TCP/TLS/MSRP"
+            } else {
+                "TCP/MSRP"
+            },
+            |m| m.proto.as_str(),
+        )
     }
 
     fn line(&self, for_offer: bool) -> MediaDescription {
@@ -151,7 +163,8 @@ impl MsrpStream {
             self.proto(),
             vec!["*".to_string()],
         );
-        m.attributes.push(Attribute::new("path", self.local_path()));
+        m.attributes
+            .push(Attribute::new("path", self.path_attribute()));
         m.attributes.push(Attribute::new(
             "accept-types",
             self.kind.accept_types.join(" "),

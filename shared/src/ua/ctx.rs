@@ -2,7 +2,7 @@
 //! identity, randomness, the transaction layer with the owners of its transactions, and the
 //! outbox of [`Output`]s in the order they happened.
 
-use super::{AccountConfig, Output, ALLOW};
+use super::{AccountConfig, MsrpOutput, Output, ALLOW};
 use crate::notification::{Event, Notification, Sender};
 use crate::rng::Rng;
 use crate::sip::{Message, NameAddr, Uri};
@@ -52,6 +52,13 @@ pub(crate) struct Ctx {
     pub(super) acting: Option<Owner>,
     /// The stream types sessions negotiate.
     pub registry: MediaStreamRegistry,
+    /// What the shell must do for MSRP connections and files, in order.
+    pub msrp_out: VecDeque<MsrpOutput>,
+    /// The time of the call being handled, for streams acting deep inside a session.
+    pub now: Time,
+    /// The file selector (`a=file-selector` value) the next offered file-transfer stream
+    /// sends, set by `connect_file` for the session it creates.
+    pub file_offer: Option<String>,
 }
 
 impl Ctx {

@@ -16,12 +16,14 @@
 //! ended with a BYE (§13.2.2.4).
 
 mod ctx;
+mod msrp;
 
 pub use crate::session::{
     dtmf_digit, parse_dtmf, parse_dtmf_relay, Session, SessionDirection, DTMF, DTMF_DURATION,
     DTMF_RELAY, INFO_ACCEPT, MAX_PENDING_INFO, RECORDING,
 };
 pub(crate) use ctx::{Ctx, Owner};
+pub use msrp::{msrp_session_id_of, MsrpOutput, MsrpPeek};
 
 use crate::cpim::DateTime;
 use crate::dialog::{tag_of, uac};
@@ -122,6 +124,18 @@ pub struct AccountConfig {
     /// so in `SIPAccountRegistrationDidFail`'s `next_route` and in
     /// [`UserAgent::poll_route_switch`]; the shell then connects there.
     pub routes: Vec<Route>,
+    /// The address of the shell's MSRP listener, `(host, port)` (an IPv6 host without
+    /// brackets): written in the `a=path` of chat and file-transfer streams
+    /// (`msrp://host:port/<id>;tcp`), where a passive peer's connection comes
+    /// ([`MsrpOutput::Listen`]). Without it, the flow's host and MSRP's port 2855.
+    pub msrp_listen: Option<(String, u16)>,
+    /// Whether the streams we offer run MSRP over TLS (`TCP/TLS/MSRP`, `msrps:`, the
+    /// default) or plain TCP (`TCP/MSRP`, `msrp:`).
+    pub msrp_tls: bool,
+    /// The MSRP relay's `Use-Path` (RFC 4976 §5), once the shell authenticated to it:
+    /// written before our own URI in `a=path`; every MSRP connection then goes to its first
+    /// URI ([`MsrpOutput::Connect`]) whatever the `a=setup`. Empty: no relay.
+    pub msrp_relay_path: Vec<String>,
 }
 
 impl AccountConfig {
@@ -138,6 +152,9 @@ impl AccountConfig {
             local_addr: None,
             instance_id: None,
             routes: Vec::new(),
+            msrp_listen: None,
+            msrp_tls: true,
+            msrp_relay_path: Vec::new(),
         }
     }
 }
@@ -183,6 +200,18 @@ pub enum Error {
     NotRecording,
     /// Too many INFO requests (DTMF digits, recording commands) wait for their turn.
     TooManyPending,
+    /// The session has no MSRP stream (chat or file transfer) on this m-line, or its
+    /// connection is closed.
+    NoSuchMsrpStream {
+        /// The session.
+        session: u64,
+        /// The m-line.
+        stream: usize,
+    },
+    /// The chat stream refused the message.
+    Chat(crate::stream::ChatError),
+    /// The file transfer refused the command.
+    FileTransfer(crate::stream::FileTransferError),
 }
 
 impl fmt::Display for Error {
@@ -201,6 +230,11 @@ impl fmt::Display for Error {
             Error::AlreadyRecording => write!(f, "the audio is being recorded already"),
             Error::NotRecording => write!(f, "the audio is not being recorded"),
             Error::TooManyPending => write!(f, "too many requests wait for their turn"),
+            Error::NoSuchMsrpStream { session, stream } => {
+                write!(f, "session {session} has no MSRP stream {stream}")
+            }
+            Error::Chat(e) => write!(f, "{e}"),
+            Error::FileTransfer(e) => write!(f, "{e}"),
         }
     }
 }
@@ -322,6 +356,9 @@ impl UserAgent {
             owners: BTreeMap::new(),
             acting: None,
             registry: MediaStreamRegistry::with_defaults(),
+            msrp_out: VecDeque::new(),
+            now: Time::default(),
+            file_offer: None,
         };
         let registration = Registration::new(&mut ctx);
         Ok(UserAgent {
@@ -425,7 +462,7 @@ impl UserAgent {
         self.connect_to(now, target, None, types)
     }
 
-    fn connect_to(
+    pub(crate) fn connect_to(
         &mut self,
         now: Time,
         target: &str,
@@ -444,6 +481,7 @@ impl UserAgent {
         }
         let id = self.next_session;
         self.next_session += 1;
+        self.ctx.now = now;
         self.ctx.acting = Some(Owner::Session(id));
         let session = Sess::connect(&mut self.ctx, now, id, uri, sdp, types);
         self.sessions.push(session);
@@ -451,7 +489,7 @@ impl UserAgent {
         Ok(id)
     }
 
-    fn with_session<T>(
+    pub(crate) fn with_session<T>(
         &mut self,
         now: Time,
         id: u64,
@@ -462,6 +500,7 @@ impl UserAgent {
             .iter_mut()
             .find(|s| s.id() == id)
             .ok_or(Error::NoSuchSession(id))?;
+        self.ctx.now = now;
         self.ctx.acting = Some(Owner::Session(id));
         let result = f(s, &mut self.ctx);
         self.run(now);
@@ -636,6 +675,7 @@ impl UserAgent {
 
     /// Feeds one received message (a WebSocket frame, a datagram).
     pub fn handle_input(&mut self, now: Time, bytes: &[u8]) {
+        self.ctx.now = now;
         let source = self.ctx.flow.clone();
         self.ctx.layer.handle_input(
             now,
@@ -649,6 +689,7 @@ impl UserAgent {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Time) {
+        self.ctx.now = now;
         if self.flow_deadline.is_some_and(|t| now >= t) {
             // The flow did not come back in time: the sessions kept alive end now.
             self.flow_deadline = None;
@@ -674,6 +715,7 @@ impl UserAgent {
     /// if [`handle_transport_opened`](Self::handle_transport_opened) is not called by then
     /// they end as above.
     pub fn handle_transport_closed(&mut self, now: Time) {
+        self.ctx.now = now;
         let outbound = self.registration.outbound();
         let dest = self.ctx.flow.clone();
         self.ctx
@@ -980,7 +1022,7 @@ fn pick(audio: bool, chat: bool) -> Vec<&'static str> {
 }
 
 /// The session `id` if it has not ended.
-fn live(sessions: &mut [Sess], id: u64) -> Option<&mut Sess> {
+pub(crate) fn live(sessions: &mut [Sess], id: u64) -> Option<&mut Sess> {
     sessions.iter_mut().find(|s| s.id() == id && !s.is_over())
 }
 

@@ -20,6 +20,7 @@
 
 #![allow(dead_code)]
 
+pub mod msrp;
 pub mod proxy;
 pub mod tx;
 pub mod ua;

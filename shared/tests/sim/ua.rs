@@ -111,6 +111,8 @@ pub struct UaNode {
     /// at once (its flow goes to the route's host, port 5060 by default) and tells the
     /// user agent the flow is open.
     pub switches: Vec<(Time, usize)>,
+    /// Its side of the in-memory MSRP network, if it carries MSRP ([`super::msrp`]).
+    pub msrp: Option<super::msrp::MsrpPort>,
     commands: BTreeMap<(Time, u64), Command>,
     seq: u64,
     outbox: VecDeque<Vec<u8>>,
@@ -137,10 +139,19 @@ impl UaNode {
             on_proposal: OnProposal::Wait,
             connected: Vec::new(),
             switches: Vec::new(),
+            msrp: None,
             commands: BTreeMap::new(),
             seq: 0,
             outbox: VecDeque::new(),
         }
+    }
+
+    /// Runs `f` on the user agent now (between simulation steps) and drains what it
+    /// produced, as a shell does after a command.
+    pub fn act<T>(&mut self, now: Time, f: impl FnOnce(&mut UserAgent, Time) -> T) -> T {
+        let r = f(&mut self.ua, now);
+        self.drain(now);
+        r
     }
 
     /// Schedules `command` at `at`.
@@ -279,7 +290,16 @@ impl UaNode {
     }
 
     fn drain_outputs(&mut self, now: Time) {
-        while let Some(out) = self.ua.poll_output() {
+        loop {
+            // MSRP first, as a shell does; without a port, the outputs are dropped.
+            while let Some(out) = self.ua.poll_msrp() {
+                if let Some(port) = self.msrp.as_mut() {
+                    port.on_output(&mut self.ua, now, out);
+                }
+            }
+            let Some(out) = self.ua.poll_output() else {
+                break;
+            };
             match out {
                 Output::Transmit(bytes) => {
                     // Whatever a user agent sends passes the strict RFC 3261 header rules.
@@ -332,6 +352,11 @@ impl Endpoint for UaNode {
     }
 
     fn handle_timeout(&mut self, now: Time) {
+        if let Some(port) = self.msrp.as_mut() {
+            if port.deliver_due(&mut self.ua, now) {
+                self.drain(now);
+            }
+        }
         while let Some(entry) = self.commands.first_entry() {
             if entry.key().0 > now {
                 break;
@@ -357,7 +382,8 @@ impl Endpoint for UaNode {
 
     fn poll_timeout(&self) -> Option<Time> {
         let command = self.commands.keys().next().map(|(t, _)| *t);
-        [self.ua.poll_timeout(), command]
+        let msrp = self.msrp.as_ref().and_then(super::msrp::MsrpPort::next_due);
+        [self.ua.poll_timeout(), command, msrp]
             .into_iter()
             .flatten()
             .min()
