@@ -7,19 +7,25 @@
 //!     --proxy 127.0.0.1:5060 --account alice@example.com --password secret sip:bob@example.com
 //! ```
 //!
+//! With `--play FILE.wav` (8 kHz mono 16-bit, looped) and/or `--record FILE.wav` the call
+//! carries a native audio stream (PCMU/PCMA RTP on the driver's address) instead of the
+//! placeholder SDP.
+//!
 //! Exits with 0 when the call was established and then ended, 1 when it failed (or the
 //! registration did), 2 on bad arguments.
 
-use sipsimple::native::{Config, Driver, TimedNotification};
+use sipsimple::native::{AudioOptions, Config, Driver, TimedNotification};
 use sipsimple::{AccountConfig, Event, Sender, Transport};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
 const USAGE: &str = "usage: simple_outbound_call --proxy HOST:PORT --account USER@DOMAIN \
---password PASSWORD [--transport udp|tcp] [--duration SECONDS] TARGET-URI";
+--password PASSWORD [--transport udp|tcp] [--duration SECONDS] [--play FILE.wav] \
+[--record FILE.wav] TARGET-URI";
 
 /// How long to wait for the registrar, and for the goodbye at the end.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(40);
@@ -31,6 +37,9 @@ struct Args {
     password: String,
     transport: Transport,
     duration: Option<Duration>,
+    /// The native audio stream's files; without either, the placeholder SDP.
+    play: Option<PathBuf>,
+    record: Option<PathBuf>,
     target: String,
 }
 
@@ -38,6 +47,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut proxy, mut account, mut password, mut duration, mut target) =
         (None, None, None, None, None);
     let mut transport = Transport::Udp;
+    let (mut play, mut record) = (None, None);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
@@ -62,6 +72,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                         .map_err(|_| format!("bad --duration {v:?}"))?,
                 );
             }
+            "--play" => play = Some(PathBuf::from(value("--play")?)),
+            "--record" => record = Some(PathBuf::from(value("--record")?)),
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             _ if target.is_none() => target = Some(arg),
@@ -74,6 +86,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         password: password.unwrap_or_default(),
         transport,
         duration,
+        play,
+        record,
         target: target.ok_or("a target URI is required")?,
     })
 }
@@ -154,7 +168,16 @@ async fn call(args: Args) -> Result<Outcome, Box<dyn std::error::Error>> {
         }
     });
 
-    let id = handle.connect(&args.target, None).await?;
+    let id = if args.play.is_some() || args.record.is_some() {
+        let options = AudioOptions {
+            play: args.play.clone(),
+            record: args.record.clone(),
+            loop_play: true,
+        };
+        handle.call_with_audio(&args.target, options).await?
+    } else {
+        handle.connect(&args.target, None).await?
+    };
     println!("Placing call to {}, press Enter to quit", args.target);
     let end_at = args.duration.map(|d| Instant::now() + d);
     let (mut started, mut failed, mut ended, mut end_sent) = (false, false, false, false);
@@ -189,6 +212,16 @@ async fn call(args: Args) -> Result<Outcome, Box<dyn std::error::Error>> {
         }
     }
     println!("Session ended");
+    if let Ok(stats) = handle.audio_statistics(id).await {
+        println!(
+            "audio: {} packets sent, {} received, {} lost, jitter {:.1} ms, {} ms recorded",
+            stats.packets_sent,
+            stats.packets_received,
+            stats.packets_lost,
+            stats.jitter_ms,
+            stats.recorded_ms
+        );
+    }
 
     handle.unregister().await?;
     next_event(&mut driver, Instant::now() + GOODBYE_TIMEOUT, |e| {

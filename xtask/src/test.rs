@@ -107,7 +107,7 @@ fn pipeline(s: &mut Steps) -> Result {
             run(cargo().args(["test", "--workspace"]))
         })?;
     }
-    s.step("native driver and Kamailio interop", native_interop)?;
+    s.step("native driver: Kamailio, audio, MSRP", native_interop)?;
     s.step("container files", container_files)?;
     let mut tarball = PathBuf::new();
     s.step("pack (npm package)", || {
@@ -120,26 +120,36 @@ fn pipeline(s: &mut Steps) -> Result {
     s.step("e2e (browser and peers)", e2e)
 }
 
-/// `sipsimple::native` (feature `native`): its unit tests and doctest, then
-/// `shared/tests/native_kamailio.rs` (Kamailio from `tests/kamailio/kamailio.cfg` and a SIPp
-/// UAS, both started by the test on loopback) inside the UDP egress guard, with the example
-/// binary that suite also runs built first.
+/// `sipsimple::native` (feature `native`): its unit tests and doctest, then inside the UDP
+/// egress guard `shared/tests/native_kamailio.rs` (Kamailio from `tests/kamailio/kamailio.cfg`
+/// and a SIPp UAS, both started by the test on loopback), `native_audio.rs` (RTP against
+/// SIPp's echo and between two drivers) and `native_msrp.rs` (chat and files over TCP), with
+/// the example binary the Kamailio suite also runs built first.
 fn native_interop() -> Result {
     let native = ["-p", "sipsimple", "--features", "native", "-j2"];
     run(cargo().arg("test").args(native).args(["--lib", "native::"]))?;
     // The workspace's doctest step builds without the feature: compile the driver's here.
     run(cargo().arg("test").args(native).args(["--doc", "native"]))?;
-    run(cargo().arg("build").args(native).args([
-        "--example",
-        "simple_outbound_call",
+    // Kamailio interop, native RTP audio against SIPp's echo and between two drivers, and
+    // MSRP chat and file transfer between two drivers.
+    let suites = [
         "--test",
         "native_kamailio",
-    ]))?;
+        "--test",
+        "native_audio",
+        "--test",
+        "native_msrp",
+    ];
+    run(cargo()
+        .arg("build")
+        .args(native)
+        .args(["--example", "simple_outbound_call"])
+        .args(suites))?;
     let mut cmd = command(root().join("tests/tools/udp-egress-guard"));
     cmd.arg(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .arg("test")
         .args(native)
-        .args(["--test", "native_kamailio"])
+        .args(suites)
         // Missing peers fail the step instead of skipping the tests.
         .env("SIPSIMPLE_REQUIRE_PEERS", "1");
     run(&mut cmd)

@@ -20,6 +20,12 @@
 //! milliseconds; the core's randomness is seeded
 //! from std's per-process random hasher keys mixed with the clock.
 //!
+//! Calls may carry a native audio stream ([`Handle::call_with_audio`],
+//! [`Handle::answer_with_audio`], [`AudioOptions`]): plain RTP with PCMU/PCMA and RFC 4733
+//! DTMF on the driver's local address, playing from and recording to WAV files (`audio.rs`).
+//! Its SDP goes through the core like any shell's SDP; after each step of the core the loop
+//! hands the stream what the descriptions in effect say.
+//!
 //! The driver sets [`AccountConfig::local_addr`] to the socket's local address, so that the
 //! core writes it in Via sent-by, the Contact and the placeholder SDP.
 //!
@@ -43,12 +49,16 @@
 //! # }
 //! ```
 
+mod audio;
 mod flow;
+mod msrp;
+mod rtp;
 
 use crate::cpim::DateTime;
 use crate::notification::Notification;
 use crate::time::Time;
 use crate::ua::{AccountConfig, Error, Output, Transport, UserAgent};
+pub use audio::{AudioError, AudioOptions, AudioStatistics};
 use flow::{Flow, Received};
 use std::fmt;
 use std::io;
@@ -69,6 +79,9 @@ pub struct Config {
     /// The local address to bind; by default an ephemeral port on loopback for a loopback
     /// proxy, else on the unspecified address.
     pub bind: Option<SocketAddr>,
+    /// Where received files are written (`<name>.part` until complete); by default the
+    /// system's temporary directory.
+    pub receive_dir: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -79,6 +92,7 @@ impl Config {
             proxy,
             transport,
             bind: None,
+            receive_dir: None,
         }
     }
 }
@@ -101,6 +115,10 @@ pub enum CommandError {
     Core(Error),
     /// The driver has stopped (shut down, or its flow closed).
     Stopped,
+    /// The native audio stream could not be set up (see [`AudioOptions`]).
+    Audio(AudioError),
+    /// A file to send could not be read.
+    Io(String),
 }
 
 impl fmt::Display for CommandError {
@@ -108,6 +126,8 @@ impl fmt::Display for CommandError {
         match self {
             CommandError::Core(e) => e.fmt(f),
             CommandError::Stopped => f.write_str("the native driver has stopped"),
+            CommandError::Io(e) => f.write_str(e),
+            CommandError::Audio(e) => e.fmt(f),
         }
     }
 }
@@ -152,6 +172,10 @@ enum Command {
         reply: Reply<()>,
     },
     StopRecordingAudio(u64, Reply<()>),
+    /// The native audio stream's commands (`audio.rs`).
+    Audio(audio::Request),
+    /// Chat and files (`msrp.rs`).
+    Msrp(msrp::Command),
     Shutdown,
 }
 
@@ -219,7 +243,9 @@ impl Handle {
         self.call(|reply| Command::Unhold(id, reply)).await
     }
 
-    /// Sends a DTMF digit by INFO (`application/dtmf-relay`).
+    /// Sends a DTMF digit: as RFC 4733 events in RTP when the session has a native audio
+    /// stream sending media with telephone-event negotiated, else by INFO
+    /// (`application/dtmf-relay`).
     pub async fn send_dtmf(&self, id: u64, digit: char) -> Result<(), CommandError> {
         self.call(|reply| Command::SendDtmf(id, digit, reply)).await
     }
@@ -368,6 +394,10 @@ struct Loop {
     local: SocketAddr,
     origin: Instant,
     notify: mpsc::UnboundedSender<TimedNotification>,
+    /// The native audio streams of the sessions that have one.
+    audio: audio::Streams,
+    /// The MSRP connections and files of chat and file-transfer streams.
+    msrp: msrp::Transport,
 }
 
 impl Loop {
@@ -381,6 +411,7 @@ impl Loop {
             proxy,
             transport,
             bind,
+            receive_dir,
         } = config;
         account.transport = transport;
         let flow = match transport {
@@ -395,6 +426,12 @@ impl Loop {
         };
         let local = flow.local_addr()?;
         account.local_addr = Some((local.ip().to_string(), local.port()));
+        // The MSRP listener on the same address; its port goes in a=path.
+        let receive_dir = receive_dir.unwrap_or_else(std::env::temp_dir);
+        let msrp = msrp::Transport::bind(local.ip(), receive_dir).await?;
+        let listen = msrp.local_addr()?;
+        account.msrp_listen = Some((listen.ip().to_string(), listen.port()));
+        account.msrp_tls = false;
         let origin = Instant::now();
         let ua = UserAgent::new(account, seed(origin))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
@@ -403,7 +440,9 @@ impl Loop {
             flow,
             local,
             origin,
+            audio: audio::Streams::new(notify.clone(), local.ip()),
             notify,
+            msrp,
         })
     }
 
@@ -456,13 +495,23 @@ impl Loop {
                     let now = self.now();
                     self.ua.handle_timeout(now);
                 }
+                event = self.msrp.next() => {
+                    let now = self.now();
+                    self.msrp.handle(&mut self.ua, now, event);
+                }
             }
         }
     }
 
     /// Sends what the core wants sent and delivers its notifications.
     async fn drain(&mut self) {
-        while let Some(output) = self.ua.poll_output() {
+        loop {
+            // MSRP first: a file's data is written before its DidFinish is seen.
+            let now = self.now();
+            self.msrp.drain(&mut self.ua, now);
+            let Some(output) = self.ua.poll_output() else {
+                break;
+            };
             match output {
                 Output::Transmit(bytes) => {
                     // A failed send is a lost message: the transactions retransmit or
@@ -471,6 +520,10 @@ impl Loop {
                     let _ = self.flow.send(&bytes).await;
                 }
                 Output::Notification(notification) => {
+                    // The media follows the session first: a stream ends, its recording
+                    // complete, before its session's end is told.
+                    self.audio.sync(&self.ua);
+                    self.msrp.on_notification(&self.ua, &notification);
                     // Nobody listening is not an error of the protocol.
                     let _ = self.notify.send(TimedNotification {
                         timestamp: SystemTime::now(),
@@ -479,6 +532,8 @@ impl Loop {
                 }
             }
         }
+        // A re-offer may change the media without a notification.
+        self.audio.sync(&self.ua);
     }
 
     fn apply(&mut self, command: Command) {
@@ -513,7 +568,11 @@ impl Loop {
                 let _ = reply.send(ua.unhold(now, id));
             }
             Command::SendDtmf(id, digit, reply) => {
-                let _ = reply.send(ua.send_dtmf(now, id, digit));
+                let result = match self.audio.send_dtmf(id, digit) {
+                    Some(result) => result,
+                    None => ua.send_dtmf(now, id, digit),
+                };
+                let _ = reply.send(result);
             }
             Command::StartRecordingAudio {
                 id,
@@ -530,6 +589,8 @@ impl Loop {
             Command::StopRecordingAudio(id, reply) => {
                 let _ = reply.send(ua.stop_recording_audio(now, id));
             }
+            Command::Audio(request) => self.audio.apply(ua, now, request),
+            Command::Msrp(command) => self.msrp.apply(ua, now, command),
             Command::Shutdown => {}
         }
     }
