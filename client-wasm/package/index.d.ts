@@ -483,6 +483,12 @@ export type FileTransferStreamDidFinish = NotificationOf<'FileTransferStreamDidF
   error: string | null;
 }>;
 
+/**
+ * No audio came from the other party in the first 5 s of the call's audio (the gateway's
+ * media relay tells, for calls it anchors).
+ */
+export type SIPSessionGotNoAudio = NotificationOf<'SIPSessionGotNoAudio', SessionSender, Record<string, never>>;
+
 /** `startRecordingAudio` was called: the request to record the session's audio is on its way. */
 export type SIPSessionWillStartRecordingAudio = NotificationOf<'SIPSessionWillStartRecordingAudio', SessionSender, {
   /** The file name asked for. */
@@ -579,6 +585,7 @@ export type Notification =
   | SIPSessionAcceptedStreamProposal
   | SIPSessionGotStreamUpdate
   | SIPSessionGotDTMF
+  | SIPSessionGotNoAudio
   | SIPSessionGotMessage
   | SIPSessionDidDeliverMessage
   | SIPSessionDidNotDeliverMessage

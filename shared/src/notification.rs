@@ -204,6 +204,10 @@ pub enum Event {
         /// The digit, one of `0`-`9`, `*`, `#`, `A`-`D`.
         digit: String,
     },
+    /// No audio came from the remote party in the first 5 s of the audio stream (the seed's
+    /// `SIPSessionGotNoAudio`); for a browser call the gateway's relay tells, by a MESSAGE
+    /// naming the dialog in `Target-Dialog`.
+    SIPSessionGotNoAudio {},
     /// The application asked to record the session's audio; the request is on its way.
     SIPSessionWillStartRecordingAudio {
         /// The file name asked for.
@@ -410,6 +414,7 @@ impl Event {
             Event::SIPSessionAcceptedStreamProposal { .. } => "SIPSessionAcceptedStreamProposal",
             Event::SIPSessionGotStreamUpdate { .. } => "SIPSessionGotStreamUpdate",
             Event::SIPSessionGotDTMF { .. } => "SIPSessionGotDTMF",
+            Event::SIPSessionGotNoAudio { .. } => "SIPSessionGotNoAudio",
             Event::SIPSessionWillStartRecordingAudio { .. } => "SIPSessionWillStartRecordingAudio",
             Event::SIPSessionDidStartRecordingAudio { .. } => "SIPSessionDidStartRecordingAudio",
             Event::SIPSessionWillStopRecordingAudio { .. } => "SIPSessionWillStopRecordingAudio",

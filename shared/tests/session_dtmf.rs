@@ -294,6 +294,43 @@ fn target_dialog_message_delivers_relayed_dtmf() {
     assert_eq!(dtmf_trace(&sim, BOB), ["DTMF(5)", "DTMF(D)"]);
 }
 
+#[test]
+fn the_relay_reports_no_audio_by_target_dialog_message() {
+    let mut sim = established(5, NetConfig::default(), Transport::Ws);
+    sim.run_until(at_ms(3_000));
+    let (call_id, bob_tag, alice_tag) = {
+        let s = sim.node(BOB).ua().ua.session(1).expect("bob's session");
+        (
+            s.call_id().to_string(),
+            s.local_tag().to_string(),
+            s.remote_tag().expect("alice's tag").to_string(),
+        )
+    };
+    let ours = format!("{call_id};local-tag={bob_tag};remote-tag={alice_tag}");
+    let media = sipsimple::ua::MEDIA_EVENT;
+    for m in [
+        relayed(1, Some(&ours), media, r#"{"event":"something-else"}"#),
+        relayed(2, Some(&ours), media, r#"{"event":"no-audio"}"#),
+    ] {
+        assert!(sim.node_mut(0).proxy_mut().send_to_user("bob", m));
+        sim.run_until(sim.now + Duration::from_millis(100));
+    }
+    let names: Vec<&str> = sim
+        .node(BOB)
+        .ua()
+        .names(1)
+        .into_iter()
+        .filter(|n| *n == "SIPSessionGotNoAudio")
+        .collect();
+    assert_eq!(names, ["SIPSessionGotNoAudio"]);
+    assert!(sim
+        .node(ALICE)
+        .ua()
+        .names(1)
+        .iter()
+        .all(|n| *n != "SIPSessionGotNoAudio"));
+}
+
 // --- against a scripted peer ---
 
 const T0: Time = Time::from_millis(1_000);

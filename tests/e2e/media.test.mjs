@@ -144,6 +144,28 @@ test('page calls SIPp (PCMU + echo): transcoded audio both ways, recording from 
   }
 });
 
+test('a SIP peer that sends no audio: the page gets SIPSessionGotNoAudio after 5 s', async () => {
+  const gateway = await startGateway(USERS);
+  const port = await freeUdpPort();
+  const sipp = startSippUas(port); // answers, and sends no RTP at all
+  try {
+    const { page, errors } = await openPhone(gateway, 'alice');
+    await page.fill('#target', `sip:silent@127.0.0.1:${port}`);
+    await page.click('#call');
+    await callState(page, 'established');
+    const early = await eventNames(page);
+    assert.ok(!early.includes('SIPSessionGotNoAudio'), 'reported before 5 s had passed');
+    await waitForEvent(page, 'SIPSessionGotNoAudio', 9000);
+    assert.equal(await metric(gateway, 'sipsimple_media_no_audio_total'), 1);
+    await page.click('#hangup');
+    await callState(page, 'ended');
+    assert.deepEqual(errors, []);
+  } finally {
+    sipp.stop();
+    await gateway.stop();
+  }
+});
+
 test('page calls baresip over SDES-SRTP: audio, DTMF both ways, hold and resume, recording', async () => {
   const gateway = await startGateway(USERS, { env: { SIPSIMPLE_MEDIA_SRTP: 'required', SIPSIMPLE_MEDIA_RECORD_CALLS: 'true' } });
   const carol = await startBaresip({ user: 'carol', password: USERS.carol, domain: gateway.domain,

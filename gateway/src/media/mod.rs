@@ -51,6 +51,8 @@ pub struct Counters {
     pub dtmf_sent: AtomicU64,
     /// DTMF digits received from SIP legs and passed to browsers.
     pub dtmf_received: AtomicU64,
+    /// Calls whose SIP side sent no audio in the first 5 s (the browser was told).
+    pub no_audio: AtomicU64,
     /// Calls whose SIP leg settled on Opus (passed through), PCMU and PCMA (transcoded).
     pub codec: [AtomicU64; 3],
 }
@@ -260,6 +262,12 @@ impl MediaRelay {
             "counter",
             "Anchored calls by the SIP leg's codec: Opus is passed through, G.711 transcoded.",
             &codecs,
+        );
+        m(
+            "sipsimple_media_no_audio_total",
+            "counter",
+            "Calls whose SIP side sent no audio in the first 5 s.",
+            &[("", get(&c.no_audio).to_string())],
         );
         m(
             "sipsimple_media_sdp_errors_total",

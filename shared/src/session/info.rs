@@ -426,6 +426,11 @@ impl Session {
         }
     }
 
+    /// The gateway's relay saw no audio from the remote party in the first 5 s.
+    pub(crate) fn got_no_audio(&mut self, ctx: &mut Ctx) {
+        self.notify(ctx, Event::SIPSessionGotNoAudio {});
+    }
+
     /// A digit the gateway relayed by MESSAGE with `Target-Dialog` naming this session.
     pub(crate) fn got_relayed_dtmf(&mut self, ctx: &mut Ctx, digit: char) {
         self.notify(
@@ -450,6 +455,22 @@ impl Session {
             && self.local_tag == local_tag
             && self.remote_tag.as_deref() == Some(remote_tag)
     }
+}
+
+/// The content type of the gateway relay's reports on a call's audio (docs/decisions.md).
+pub const MEDIA_EVENT: &str = "application/vnd.sipsimple.media-event+json";
+
+/// Whether `msg` carries a relay's media event.
+pub(crate) fn is_media_event(msg: &Message) -> bool {
+    msg.header("Content-Type")
+        .and_then(|c| c.split(';').next())
+        .is_some_and(|c| c.trim().eq_ignore_ascii_case(MEDIA_EVENT))
+}
+
+/// The `event` of a media event body (`{"event": "no-audio"}`).
+pub(crate) fn media_event_of(msg: &Message) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(&msg.body).ok()?;
+    v.get("event")?.as_str().map(str::to_string)
 }
 
 /// The `file_name` of the recorder's 2xx body (`{"file_name": "…"}`), if it has one.

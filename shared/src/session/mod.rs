@@ -36,9 +36,9 @@ use crate::transaction::TransactionId;
 use crate::ua::{Ctx, Error};
 pub use info::{
     dtmf_digit, parse_dtmf, parse_dtmf_relay, DTMF, DTMF_DURATION, DTMF_RELAY, INFO_ACCEPT,
-    MAX_PENDING_INFO, RECORDING,
+    MAX_PENDING_INFO, MEDIA_EVENT, RECORDING,
 };
-pub(crate) use info::{dtmf_of, parse_target_dialog};
+pub(crate) use info::{dtmf_of, is_media_event, media_event_of, parse_target_dialog};
 use info::{InfoKind, RecordingState};
 use media::Media;
 use serde::Serialize;

@@ -20,7 +20,7 @@ mod msrp;
 
 pub use crate::session::{
     dtmf_digit, parse_dtmf, parse_dtmf_relay, Session, SessionDirection, DTMF, DTMF_DURATION,
-    DTMF_RELAY, INFO_ACCEPT, MAX_PENDING_INFO, RECORDING,
+    DTMF_RELAY, INFO_ACCEPT, MAX_PENDING_INFO, MEDIA_EVENT, RECORDING,
 };
 pub(crate) use ctx::{Ctx, Owner};
 pub use msrp::{msrp_session_id_of, MsrpOutput, MsrpPeek};
@@ -969,6 +969,18 @@ impl UserAgent {
             self.ctx.reply(now, tx, msg, 481, DOES_NOT_EXIST);
             return;
         };
+        if crate::session::is_media_event(msg) {
+            // The gateway's relay reporting on the call's audio: `{"event":"no-audio"}`.
+            let no_audio = crate::session::media_event_of(msg).as_deref() == Some("no-audio");
+            self.ctx.reply(now, tx, msg, 200, "OK");
+            if no_audio {
+                self.ctx.acting = Some(Owner::Session(sid));
+                if let Some(s) = live(&mut self.sessions, sid) {
+                    s.got_no_audio(&mut self.ctx);
+                }
+            }
+            return;
+        }
         match crate::session::dtmf_of(msg) {
             Ok(Some(digit)) => {
                 self.ctx.reply(now, tx, msg, 200, "OK");

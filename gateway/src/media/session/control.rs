@@ -153,14 +153,62 @@ impl MediaSession {
         Some(path)
     }
 
-    /// Tells the browser about a digit the SIP side sent in RTP: an out-of-dialog MESSAGE
-    /// naming the dialog with Target-Dialog (RFC 4538), since the gateway owns no CSeq in
-    /// the call's dialog.
+    /// Five seconds after the media is negotiated, tells the browser when nothing came from
+    /// a SIP side that was meant to send (the seed's `SIPSessionGotNoAudio`).
+    pub(in crate::media) fn watch_audio(&self) {
+        let Some(me) = self.shared.session(&self.call_id) else {
+            return;
+        };
+        let weak = Arc::downgrade(&me);
+        drop(me);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let Some(s) = weak.upgrade() else { return };
+            let silent = {
+                let st = lock(&s.state);
+                st.sip_dir.sends() && st.stats_from_sip.snapshot().packets_received == 0
+            };
+            if silent && !s.ended() {
+                if let Some(gw) = s.shared.gateway() {
+                    debug!(call_id = %s.call_id, "no audio from the SIP side in 5 s");
+                    s.notify_no_audio(&gw);
+                }
+            }
+        });
+    }
+
+    /// Tells the browser about a digit the SIP side sent in RTP.
     pub(in crate::media) fn notify_dtmf(&self, gw: &Arc<Gateway>, digit: char) {
+        let body = format!("Signal={digit}\r\nDuration=160\r\n");
+        if self.tell_browser(gw, "application/dtmf-relay", &body) {
+            self.shared
+                .counters
+                .dtmf_received
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Tells the browser that no audio came from the SIP side in the first 5 s
+    /// (`SIPSessionGotNoAudio` on its side).
+    pub(in crate::media) fn notify_no_audio(&self, gw: &Arc<Gateway>) {
+        let body = r#"{"event":"no-audio"}"#;
+        if self.tell_browser(gw, "application/vnd.sipsimple.media-event+json", body) {
+            self.shared
+                .counters
+                .no_audio
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Sends the browser an out-of-dialog MESSAGE naming the call's dialog in
+    /// `Target-Dialog` (RFC 4538): the gateway is a proxy and owns no CSeq in the dialog, so
+    /// a request of its own inside it would collide with the peer's. `false` when the
+    /// dialog is not known yet.
+    fn tell_browser(&self, gw: &Arc<Gateway>, content_type: &str, body: &str) -> bool {
         let d = lock(&self.state).dialog.clone();
         let (Some(dest), Some(mine), Some(theirs)) = (d.browser_dest, d.browser_tag, d.other_tag)
         else {
-            return;
+            return false;
         };
         let uri = d
             .browser_uri
@@ -170,7 +218,6 @@ impl MediaSession {
         } else {
             "WS"
         };
-        let body = format!("Signal={digit}\r\nDuration=160\r\n");
         let domain = &gw.cfg.domain;
         let text = format!(
             "MESSAGE {uri} SIP/2.0\r\n\
@@ -181,7 +228,7 @@ impl MediaSession {
              Call-ID: {cid}@{domain}\r\n\
              CSeq: 1 MESSAGE\r\n\
              Target-Dialog: {call};local-tag={mine};remote-tag={theirs}\r\n\
-             Content-Type: application/dtmf-relay\r\n\
+             Content-Type: {content_type}\r\n\
              Content-Length: {len}\r\n\r\n{body}",
             branch = crate::random::hex(16),
             tag = crate::random::hex(8),
@@ -189,11 +236,8 @@ impl MediaSession {
             call = self.call_id,
             len = body.len(),
         );
-        self.shared
-            .counters
-            .dtmf_received
-            .fetch_add(1, Ordering::Relaxed);
         gw.transmit(dest, text.into_bytes());
+        true
     }
 }
 

@@ -584,6 +584,7 @@ impl MediaSession {
             })?;
             if first {
                 self.shared.counters.count_codec(codec);
+                self.watch_audio();
             }
         } else if !m.rejected {
             return Err(sdp::SdpMediaError::NoCommonCodec.to_string());
@@ -681,6 +682,7 @@ impl MediaSession {
         })?;
         if first {
             self.shared.counters.count_codec(codec.0);
+            self.watch_audio();
         }
         st.browser_dir = browser;
         st.sip_dir = offer.direction;
