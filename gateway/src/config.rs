@@ -45,6 +45,24 @@ pub struct Config {
     pub upstream: Option<Upstream>,
     /// `[media]`: the WebRTC ⇄ RTP relay.
     pub media: Media,
+    /// `[msrp]`: the MSRP relay (RFC 4976) over TCP and WebSocket (RFC 7977).
+    pub msrp: Msrp,
+}
+
+/// The `[msrp]` settings, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Msrp {
+    /// The MSRP over TCP listener, or `None` with `off`.
+    pub tcp: Option<SocketAddr>,
+    /// `true` when `tcp` is the built-in default: a port already taken (another relay on
+    /// this machine) then only turns the listener off with a warning.
+    pub tcp_is_default: bool,
+    /// The host written in the relay's URIs (Use-Path), when not the bound address.
+    pub advertise: Option<String>,
+    /// The largest content of one MSRP chunk (one frame) the relay forwards, in bytes.
+    pub max_chunk_size: usize,
+    /// MSRP connections (TCP and WebSocket) at most from one source address.
+    pub max_connections_per_ip: usize,
 }
 
 /// What SRTP the gateway asks of the SIP side in its own offers (RFC 4568 SDES).
@@ -150,6 +168,14 @@ command-line flags override both. Keys, defaults and environment variables:
                                                                     SIPSIMPLE_MEDIA_SRTP
   record_calls = false     record every anchored call to WAV                  SIPSIMPLE_MEDIA_RECORD_CALLS
   recordings_dir = \"\"      default: <data_dir>/recordings                     SIPSIMPLE_MEDIA_RECORDINGS_DIR
+  [msrp]
+  tcp = \"127.0.0.1:2855\" | \"off\" MSRP relay (RFC 4976) over TCP; WebSocket at /msrp always
+                                                                    SIPSIMPLE_MSRP_TCP
+  advertise = \"\"           host written in the relay's Use-Path URIs (default: bound IP)
+                                                                    SIPSIMPLE_MSRP_ADVERTISE
+  max_chunk_size = 1048576 largest chunk forwarded, bytes; larger ones get 413
+                                                                    SIPSIMPLE_MSRP_MAX_CHUNK_SIZE
+  max_connections_per_ip = 64  MSRP connections per source address  SIPSIMPLE_MSRP_MAX_CONNECTIONS_PER_IP
   [log]
   sip = false              log every SIP message (debug, target sipsimple_gateway::sip)
                                                                     SIPSIMPLE_LOG_SIP
@@ -209,6 +235,23 @@ pub struct Settings {
     /// `[media]`.
     #[serde(default)]
     pub media: MediaSettings,
+    /// `[msrp]`.
+    #[serde(default)]
+    pub msrp: MsrpSettings,
+}
+
+/// The `[msrp]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MsrpSettings {
+    /// `msrp.tcp`: an address or `off`.
+    pub tcp: Option<String>,
+    /// `msrp.advertise`.
+    pub advertise: Option<String>,
+    /// `msrp.max_chunk_size`, bytes.
+    pub max_chunk_size: Option<u64>,
+    /// `msrp.max_connections_per_ip`.
+    pub max_connections_per_ip: Option<u32>,
 }
 
 /// The `[media]` table.
@@ -364,6 +407,11 @@ impl Settings {
             .map(|v| parse_bool("media.record_calls", &v))
             .transpose()?;
         m.recordings_dir = text("media.recordings_dir").map(PathBuf::from);
+        let r = &mut s.msrp;
+        r.tcp = text("msrp.tcp");
+        r.advertise = text("msrp.advertise");
+        r.max_chunk_size = num64("msrp.max_chunk_size")?;
+        r.max_connections_per_ip = num32("msrp.max_connections_per_ip")?;
         Ok(s)
     }
 
@@ -410,6 +458,15 @@ impl Settings {
                 record_calls: over.media.record_calls.or(self.media.record_calls),
                 recordings_dir: over.media.recordings_dir.or(self.media.recordings_dir),
             },
+            msrp: MsrpSettings {
+                tcp: over.msrp.tcp.or(self.msrp.tcp),
+                advertise: over.msrp.advertise.or(self.msrp.advertise),
+                max_chunk_size: over.msrp.max_chunk_size.or(self.msrp.max_chunk_size),
+                max_connections_per_ip: over
+                    .msrp
+                    .max_connections_per_ip
+                    .or(self.msrp.max_connections_per_ip),
+            },
         }
     }
 
@@ -440,6 +497,7 @@ impl Settings {
         let database_url = self.database_url();
         let upstream = parse_upstream(&self.upstream)?;
         let media = parse_media(&self.media, &data_dir)?;
+        let msrp = parse_msrp(&self.msrp)?;
         let addr =
             |key: &str, v: &Option<String>, default: &str| -> Result<SocketAddr, ConfigError> {
                 let v = v.as_deref().unwrap_or(default);
@@ -521,6 +579,7 @@ impl Settings {
             },
             log_sip: self.log.sip.unwrap_or(false),
             media,
+            msrp,
         })
     }
 }
@@ -733,6 +792,55 @@ fn parse_media(m: &MediaSettings, data_dir: &Path) -> Result<Media, ConfigError>
         srtp,
         record_calls: m.record_calls.unwrap_or(false),
         recordings_dir,
+    })
+}
+
+/// The default MSRP over TCP listener (RFC 4975 §15.1 registers port 2855).
+pub const MSRP_DEFAULT_TCP: &str = "127.0.0.1:2855";
+
+/// Checks the `[msrp]` table.
+fn parse_msrp(m: &MsrpSettings) -> Result<Msrp, ConfigError> {
+    let text = m.tcp.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let tcp = parse_optional_addr(text.unwrap_or(MSRP_DEFAULT_TCP))
+        .map_err(|e| key_error("msrp.tcp", e))?
+        .0;
+    let advertise = match m.advertise.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(a) => {
+            let bare = a
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .unwrap_or(a);
+            let is_ip = bare.parse::<std::net::IpAddr>().is_ok();
+            if !is_ip && parse_domain(a).is_err() {
+                return Err(key_error(
+                    "msrp.advertise",
+                    format!("{a:?} is neither an IP address nor a host name"),
+                ));
+            }
+            Some(a.to_ascii_lowercase())
+        }
+    };
+    let chunk = m.max_chunk_size.unwrap_or(1024 * 1024);
+    if !(1024..=16 * 1024 * 1024).contains(&chunk) {
+        return Err(key_error(
+            "msrp.max_chunk_size",
+            "must be between 1024 and 16777216 bytes",
+        ));
+    }
+    let per_ip = m.max_connections_per_ip.unwrap_or(64);
+    if per_ip < 1 {
+        return Err(key_error(
+            "msrp.max_connections_per_ip",
+            "must be at least 1",
+        ));
+    }
+    Ok(Msrp {
+        tcp,
+        tcp_is_default: text.is_none(),
+        advertise,
+        max_chunk_size: usize::try_from(chunk).unwrap_or(usize::MAX),
+        max_connections_per_ip: usize::try_from(per_ip).unwrap_or(usize::MAX),
     })
 }
 
@@ -951,5 +1059,38 @@ mod upstream_and_database_tests {
             .expect("valid")
             .upstream
             .is_none());
+    }
+
+    #[test]
+    fn msrp_keys() {
+        let c = Settings::default().resolve().expect("valid").msrp;
+        assert_eq!(c.tcp, Some("127.0.0.1:2855".parse().expect("addr")));
+        assert!(c.tcp_is_default);
+        assert_eq!((c.max_chunk_size, c.max_connections_per_ip), (1 << 20, 64));
+        let s = Settings::from_toml(
+            "[msrp]\ntcp = \"off\"\nadvertise = \"Relay.Example.com\"\nmax_chunk_size = 4096\n",
+        )
+        .expect("parses");
+        let c = s.resolve().expect("valid").msrp;
+        assert_eq!(c.tcp, None);
+        assert!(!c.tcp_is_default);
+        assert_eq!(c.advertise.as_deref(), Some("relay.example.com"));
+        assert_eq!(c.max_chunk_size, 4096);
+        let env = Settings::from_env(|k| {
+            (k == "SIPSIMPLE_MSRP_MAX_CONNECTIONS_PER_IP").then(|| "3".to_string())
+        })
+        .expect("env");
+        assert_eq!(env.resolve().expect("valid").msrp.max_connections_per_ip, 3);
+        let bad = |toml: &str| {
+            Settings::from_toml(toml)
+                .expect("parses")
+                .resolve()
+                .expect_err("invalid")
+                .to_string()
+        };
+        assert!(bad("[msrp]\ntcp = \"nowhere\"").contains("msrp.tcp"));
+        assert!(bad("[msrp]\nmax_chunk_size = 10").contains("msrp.max_chunk_size"));
+        assert!(bad("[msrp]\nadvertise = \"a b\"").contains("msrp.advertise"));
+        assert!(bad("[msrp]\nmax_connections_per_ip = 0").contains("msrp.max_connections_per_ip"));
     }
 }

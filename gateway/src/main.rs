@@ -26,6 +26,7 @@ mod guard;
 mod http;
 mod media;
 mod metrics;
+mod msrp;
 mod proxy;
 mod random;
 mod recordings;

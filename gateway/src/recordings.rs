@@ -26,9 +26,12 @@ const MAX_FAILURES: u32 = 10;
 const WINDOW: Duration = Duration::from_secs(300);
 const LOCKOUT: Duration = Duration::from_secs(900);
 
-/// Failed Basic answers per source address: (count, first failure, locked until).
+/// One source's wrong answers: how many, the first one's time, and the lockout's end.
+type Tally = (u32, Instant, Option<Instant>);
+
+/// Failed Basic answers per source address.
 #[derive(Debug, Default)]
-pub struct Failures(Mutex<HashMap<IpAddr, (u32, Instant, Option<Instant>)>>);
+pub struct Failures(Mutex<HashMap<IpAddr, Tally>>);
 
 impl Failures {
     fn locked(&self, ip: IpAddr) -> bool {

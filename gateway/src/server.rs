@@ -148,6 +148,11 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
         }
         None => None,
     };
+    let msrp_tcp = crate::msrp::bind(&cfg.msrp).await?;
+    let msrp_addr = match &msrp_tcp {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
     let tcp_addr = sip_tcp.as_ref().map(|(_, a)| *a);
     let tls_addr = sip_tls.as_ref().map(|(_, a)| *a);
 
@@ -203,6 +208,33 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
     }
 
     let mut tasks = tokio::task::JoinSet::new();
+    // The MSRP relay (RFC 4976): its TCP listener, and `/msrp` on the HTTP listeners.
+    let msrp = {
+        let host = cfg
+            .msrp
+            .advertise
+            .clone()
+            .unwrap_or_else(|| crate::msrp::host_of(msrp_addr.unwrap_or(http_addr)));
+        let local = crate::msrp::Local {
+            host,
+            tcp_port: msrp_addr.map(|a| a.port()),
+            http_port: Some(http_addr.port()),
+            https_port: https.as_ref().map(|(_, a)| a.port()),
+        };
+        crate::msrp::Relay::new(
+            &cfg.msrp,
+            &cfg.domain,
+            cfg.security.allowed_origins.clone(),
+            store.clone(),
+            local,
+            stop_rx.clone(),
+        )
+    };
+    if let Some(listener) = msrp_tcp {
+        tasks.spawn(msrp.clone().run_tcp(listener));
+    }
+    tasks.spawn(msrp.clone().run_sweeper());
+    msrp.announce(msrp_addr);
     tasks.spawn(crate::transport::udp::run(gw.clone(), udp));
     if let Some((listener, _)) = sip_tcp {
         tasks.spawn(crate::transport::stream::accept(gw.clone(), listener, None));
@@ -237,7 +269,7 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
         });
     }
     {
-        let app = crate::http::router(gw.clone(), TransportKind::Ws);
+        let app = crate::http::router(gw.clone(), TransportKind::Ws, Some(msrp.clone()));
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
             let done = async move {
@@ -256,7 +288,7 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
             let config = cert::server_config(&cert_path, &key_path)?;
             let rustls = axum_server::tls_rustls::RustlsConfig::from_config(config);
             let server = axum_server::from_tcp_rustls(listener, rustls)?.handle(tls_handle.clone());
-            let app = crate::http::router(gw.clone(), TransportKind::Wss);
+            let app = crate::http::router(gw.clone(), TransportKind::Wss, Some(msrp.clone()));
             tasks.spawn(async move {
                 let app = app.into_make_service_with_connect_info::<SocketAddr>();
                 if let Err(e) = server.serve(app).await {
@@ -275,6 +307,7 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
         Some(cfg.sip_udp),
         cfg.sip_tcp,
         cfg.sip_tls,
+        msrp_addr,
     ];
     for addr in listening.into_iter().flatten() {
         if !addr.ip().is_loopback() {
@@ -283,10 +316,11 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
     }
     // The fields the e2e suite reads come first, in their order; new ones are appended.
     println!(
-        "sipsimple-gateway ready http={http_addr} https={https_addr} sip_udp={udp_addr} domain={} sip_tcp={} sip_tls={} media={media_addr}",
+        "sipsimple-gateway ready http={http_addr} https={https_addr} sip_udp={udp_addr} domain={} sip_tcp={} sip_tls={} media={media_addr} msrp={}",
         cfg.domain,
         show(tcp_addr),
         show(tls_addr),
+        show(msrp_addr),
     );
     std::io::stdout().flush()?;
     info!(%http_addr, https = %https_addr, %udp_addr, sip_tcp = %show(tcp_addr),

@@ -9,6 +9,8 @@
 //!   (§5.1, §7.1.1) within size [`Limits`];
 //! - [`chunk`]: the [`ChunkSender`] that splits a message into SEND chunks and the
 //!   [`Reassembler`] that puts chunks back together (§5.1, §7.1.1, §7.3.1);
+//! - [`auth`]: the client side of relay authentication (RFC 4976 §5): the AUTH request,
+//!   the answer to the relay's digest challenge, and the Use-Path it grants;
 //! - [`session`]: the [`MsrpSession`] engine for one session over one connection: SEND
 //!   transactions and their timeout, reports, streamed sending and receiving (§5–§7).
 //!
@@ -17,6 +19,7 @@
 //! [`Reassembler`], and writes what [`Frame::encode`] produces. Over WebSocket each
 //! message carries one frame ([`Frame::parse`]); the URIs then use the `ws` transport.
 
+pub mod auth;
 pub mod chunk;
 pub mod header;
 pub mod message;
