@@ -291,6 +291,93 @@ pub fn sip_answer(
     sdp
 }
 
+/// A description cut in two: its first audio stream alone (what the WebRTC stack and the RTP
+/// leg handle), and the other streams (MSRP chat or file transfer, which reach the MSRP
+/// relay on their own) with their places, so they can be put back around the gateway's own
+/// audio stream in the same order (RFC 3264 §6: an answer keeps the offer's m-line order).
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// The description with only the audio stream (and a BUNDLE group of its mid alone).
+    pub audio: SessionDescription,
+    /// Where the audio stream was.
+    pub audio_index: usize,
+    /// The other streams and where they were, each with its own `c=` line.
+    pub others: Vec<(usize, MediaDescription)>,
+}
+
+/// Cuts `sdp` around its first audio stream; `None` without audio.
+pub fn split(sdp: &SessionDescription) -> Option<Split> {
+    let audio_index = sdp.media.iter().position(|m| m.media == MediaType::Audio)?;
+    let mut audio = sdp.clone();
+    let mut others = Vec::new();
+    for (i, m) in sdp.media.iter().enumerate() {
+        if i != audio_index {
+            let mut m = m.clone();
+            if m.connections.is_empty() {
+                if let Some(c) = &sdp.connection {
+                    m.connections.push(c.clone());
+                }
+            }
+            others.push((i, m));
+        }
+    }
+    let kept = audio.media.get(audio_index).cloned();
+    audio.media = kept.into_iter().collect();
+    if !others.is_empty() {
+        let mid = audio
+            .media
+            .first()
+            .and_then(|m| m.mid())
+            .map(str::to_string);
+        for a in audio.attributes.iter_mut().filter(|a| a.name == "group") {
+            if a.value().starts_with("BUNDLE") {
+                a.value = Some(match &mid {
+                    Some(mid) => format!("BUNDLE {mid}"),
+                    None => "BUNDLE".to_string(),
+                });
+            }
+        }
+    }
+    Some(Split {
+        audio,
+        audio_index,
+        others,
+    })
+}
+
+/// Puts `others` back around the single audio stream of `base`, at their places.
+pub fn splice(
+    mut base: SessionDescription,
+    audio_index: usize,
+    others: &[(usize, MediaDescription)],
+) -> SessionDescription {
+    if others.is_empty() {
+        return base;
+    }
+    let audio = base.media.first().cloned();
+    let total = others.len() + usize::from(audio.is_some());
+    let mut media = Vec::with_capacity(total);
+    let mut rest = others.iter().peekable();
+    for i in 0..total {
+        if i == audio_index {
+            if let Some(a) = &audio {
+                media.push(a.clone());
+                continue;
+            }
+        }
+        if let Some((_, m)) = rest.next() {
+            media.push(m.clone());
+        }
+    }
+    base.media = media;
+    base
+}
+
+/// The non-audio streams of `sdp` with their places (see [`split`]).
+pub fn others_of(sdp: &SessionDescription) -> Vec<(usize, MediaDescription)> {
+    split(sdp).map(|s| s.others).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +395,43 @@ mod tests {
 
     fn sdp(s: &str) -> SessionDescription {
         parse(s.as_bytes()).expect("test SDP parses")
+    }
+
+    #[test]
+    fn audio_and_chat_are_cut_and_put_back_in_order() {
+        let both = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n\
+            a=group:BUNDLE 0 1\r\n\
+            m=message 2855 TCP/MSRP *\r\na=path:msrp://relay:2855/x;tcp msrp://a.invalid:9/y;ws\r\na=mid:1\r\n\
+            m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=mid:0\r\n";
+        let cut = split(&sdp(both)).expect("audio");
+        assert_eq!(cut.audio_index, 1);
+        assert_eq!(cut.audio.media.len(), 1);
+        assert_eq!(
+            cut.audio.attribute("group").map(|a| a.value()),
+            Some("BUNDLE 0")
+        );
+        assert_eq!(cut.others.len(), 1);
+        assert_eq!(cut.others[0].0, 0);
+        // The chat stream carries the session's c= line with it.
+        assert_eq!(cut.others[0].1.connections[0].address, "10.0.0.9");
+        let local = LocalSip {
+            address: "127.0.0.1".parse().expect("ip"),
+            rtp_port: 20000,
+            rtcp_port: 20001,
+            session_id: 1,
+        };
+        let ours = splice(
+            sip_offer(&local, 1, Direction::SendRecv, None, false),
+            cut.audio_index,
+            &cut.others,
+        );
+        let kinds: Vec<&str> = ours.media.iter().map(|m| m.media.as_str()).collect();
+        assert_eq!(kinds, ["message", "audio"]);
+        assert_eq!(others_of(&ours).len(), 1);
+        // Audio alone passes untouched.
+        let alone = split(&sdp(BROWSER)).expect("audio");
+        assert!(alone.others.is_empty());
+        assert_eq!(alone.audio.to_bytes(), sdp(BROWSER).to_bytes());
     }
 
     #[test]

@@ -85,9 +85,13 @@ struct SipParams {
 /// The offer in flight and what its answer needs.
 enum Pending {
     /// The browser offered; the gateway's WebRTC answer waits for the SIP side's answer.
-    FromBrowser { webrtc_answer: String },
+    FromBrowser {
+        webrtc_answer: String,
+        audio_index: usize,
+    },
     /// The SIP side offered; the gateway answers it when the browser has answered.
     FromSip {
+        audio_index: usize,
         offer: SipMedia,
         codec: (Codec, u8),
         crypto: Option<(String, SdesKey)>,
@@ -252,6 +256,16 @@ impl std::fmt::Debug for MediaSession {
         f.debug_struct("MediaSession")
             .field("call_id", &self.call_id)
             .finish()
+    }
+}
+
+/// The audio part of a description for the WebRTC stack: the text as it came when audio is
+/// all there is, else the audio stream re-encoded alone.
+fn audio_text(cut: &sdp::Split, text: &str) -> String {
+    if cut.others.is_empty() {
+        text.to_string()
+    } else {
+        String::from_utf8_lossy(&cut.audio.to_bytes()).into_owned()
     }
 }
 
@@ -542,7 +556,12 @@ impl MediaSession {
         text: &str,
     ) -> Result<Vec<u8>, String> {
         let io = self.io().await?;
-        let webrtc_answer = io.leg.answer(text).await.map_err(|e| e.to_string())?;
+        let cut = sdp::split(sdp).ok_or_else(|| sdp::SdpMediaError::NoAudio.to_string())?;
+        let webrtc_answer = io
+            .leg
+            .answer(&audio_text(&cut, text))
+            .await
+            .map_err(|e| e.to_string())?;
         let mut st = lock(&self.state);
         st.browser_dir = sdp::audio_direction(sdp);
         st.version += 1;
@@ -556,14 +575,21 @@ impl MediaSession {
             attr.as_deref(),
             required,
         );
-        st.pending = Some(Pending::FromBrowser { webrtc_answer });
-        Ok(offer.to_bytes())
+        st.pending = Some(Pending::FromBrowser {
+            webrtc_answer,
+            audio_index: cut.audio_index,
+        });
+        Ok(sdp::splice(offer, cut.audio_index, &cut.others).to_bytes())
     }
 
     fn sip_answer(&self, sdp: &sipsimple::sdp::SessionDescription) -> Result<Vec<u8>, String> {
         let m = sdp::read_sip(sdp).map_err(|e| e.to_string())?;
         let mut st = lock(&self.state);
-        let Some(Pending::FromBrowser { webrtc_answer }) = st.pending.take() else {
+        let Some(Pending::FromBrowser {
+            webrtc_answer,
+            audio_index,
+        }) = st.pending.take()
+        else {
             return Err("an answer without an offer".into());
         };
         let srtp = match (&st.local_key, m.crypto.first()) {
@@ -599,7 +625,12 @@ impl MediaSession {
                 warn!(call_id = %self.call_id, error = %e, "recording did not start");
             }
         }
-        Ok(webrtc_answer.into_bytes())
+        let others = sdp::others_of(sdp);
+        if others.is_empty() {
+            return Ok(webrtc_answer.into_bytes());
+        }
+        let answer = sdp::parse(webrtc_answer.as_bytes()).map_err(|e| e.to_string())?;
+        Ok(sdp::splice(answer, audio_index, &others).to_bytes())
     }
 
     async fn sip_offer(&self, sdp: &sipsimple::sdp::SessionDescription) -> Result<Vec<u8>, String> {
@@ -632,12 +663,18 @@ impl MediaSession {
         if let Some((_, remote, local)) = &crypto {
             st.srtp = Some(SrtpSession::new(local, remote).map_err(|e| e.to_string())?);
         }
+        let cut = sdp::split(sdp).ok_or_else(|| sdp::SdpMediaError::NoAudio.to_string())?;
         st.pending = Some(Pending::FromSip {
+            audio_index: cut.audio_index,
             offer: m,
             codec,
             crypto: crypto.map(|(attr, _, local)| (attr, local)),
         });
-        Ok(offer.into_bytes())
+        if cut.others.is_empty() {
+            return Ok(offer.into_bytes());
+        }
+        let ours = sdp::parse(offer.as_bytes()).map_err(|e| e.to_string())?;
+        Ok(sdp::splice(ours, cut.audio_index, &cut.others).to_bytes())
     }
 
     async fn browser_answer(
@@ -646,12 +683,14 @@ impl MediaSession {
         text: &str,
     ) -> Result<Vec<u8>, String> {
         let io = self.io().await?;
+        let cut = sdp::split(sdp).ok_or_else(|| sdp::SdpMediaError::NoAudio.to_string())?;
         io.leg
-            .accept_answer(text)
+            .accept_answer(&audio_text(&cut, text))
             .await
             .map_err(|e| e.to_string())?;
         let mut st = lock(&self.state);
         let Some(Pending::FromSip {
+            audio_index,
             offer,
             codec,
             crypto,
@@ -695,7 +734,7 @@ impl MediaSession {
         } else {
             drop(st);
         }
-        Ok(answer.to_bytes())
+        Ok(sdp::splice(answer, audio_index, &cut.others).to_bytes())
     }
 
     /// Starts the packet pumps once (after the first answer).
