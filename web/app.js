@@ -2,7 +2,9 @@
 // all WebRTC in its BrowserMedia (pkg/media.js); this file only maps notifications to what
 // the user sees and clicks to SDK calls. Besides the call itself it keeps a call history per
 // account (localStorage) and lists and downloads the gateway's recordings of the user's calls
-// (HTTP Basic with the credentials the user signed in with, kept in memory only).
+// (HTTP Basic with the credentials the user signed in with, kept in memory only). Chat and
+// file transfer (MSRP through the gateway's relay) run in the same session as the call, or in
+// a chat-only session (the Chat button); received files are offered as a download.
 import init, { SIPApplication } from './pkg/sipsimple_wasm.js';
 import { BrowserMedia, loopbackOnly } from './pkg/media.js';
 
@@ -18,6 +20,9 @@ let recordingsLoaded = false;
 let current = null; // the history entry of the call in progress
 let recording = 'off'; // off | starting | on | stopping
 let recordingTimer = null;
+let incomingStreams = []; // the stream types of the incoming session's offer
+let composingTimer = null;
+let receivedUrl = null; // the object URL of the last received file's download link
 
 // For tests and debugging: the live application and its media.
 window.softphone = {
@@ -44,7 +49,11 @@ function setState(el, state, text) {
 const setMedia = (state, text) => setState($('media-state'), state, text);
 const errorText = (e) => e?.message ?? String(e);
 
+const CHUNK_EVENTS = new Set(['FileTransferStreamGotChunk', 'FileTransferStreamDidDeliverChunk']);
+
 function logEvent(n) {
+  // A file makes a notification per chunk: the log shows the transfer's start and end only.
+  if (CHUNK_EVENTS.has(n.name)) return;
   const list = $('events');
   const li = document.createElement('li');
   li.dataset.name = n.name;
@@ -138,6 +147,7 @@ function showInCall(on) {
   $('hold').disabled = !on;
   $('mute').disabled = !on;
   $('record').disabled = !on;
+  updateChat();
   $('call-panel').dataset.call = on ? 'active' : $('call-panel').dataset.call;
   if (on) {
     $('dtmf-sent').textContent = '';
@@ -165,7 +175,11 @@ function resetCallControls() {
   $('mute').textContent = 'Mute';
   $('mute').setAttribute('aria-pressed', 'false');
   $('call').disabled = !app;
+  $('chat-call').disabled = !app;
   $('call-panel').dataset.call = 'idle';
+  incomingStreams = [];
+  setComposing(false);
+  updateChat();
   keepFocus($('target'));
 }
 
@@ -534,17 +548,255 @@ function registrationFailureText(code, reason) {
   return reason || 'Registration failed';
 }
 
+
+// ---- chat and files ----------------------------------------------------------------------
+
+/** The stream types in effect in the current session (`[]` without one). */
+function sessionStreams() {
+  if (!app || session === null) return [];
+  try { return app.streams(session); } catch { return []; }
+}
+
+/** Shows the chat panel and the Add/Remove chat buttons as the current session's streams say. */
+function updateChat() {
+  const established = !!app && session !== null && ['ESTABLISHED', 'PROPOSING', 'PROPOSED']
+    .includes(app.sessionState(session) ?? '');
+  const chat = established && sessionStreams().includes('chat');
+  $('chat').hidden = !chat && $('chat-log').childElementCount === 0;
+  $('chat').dataset.active = String(chat);
+  $('chat-input').disabled = !chat;
+  $('chat-send').disabled = !chat;
+  $('add-chat').disabled = !established || chat;
+  $('remove-chat').disabled = !established || !chat;
+  $('send-file').disabled = !app;
+  if (chat) setState($('chat-status'), 'established', `chatting with ${peerName(app.session(session)?.remote_uri)}`);
+  else if (!$('chat').hidden) setState($('chat-status'), 'ended', 'chat ended');
+}
+
+/** Starts a fresh chat log for a new session. */
+function clearChat() {
+  $('chat-log').replaceChildren();
+  setComposing(false);
+}
+
+function setComposing(on, refresh = null) {
+  clearTimeout(composingTimer);
+  composingTimer = null;
+  $('composing').hidden = !on;
+  if (on) {
+    const peer = peerName(app?.session(session)?.remote_uri).split('@')[0] || 'The other party';
+    $('composing').textContent = `${peer} is typing…`;
+    // An `active` state lapses unless refreshed (RFC 3994); 120 s without a refresh time.
+    composingTimer = setTimeout(() => setComposing(false), (refresh ?? 120) * 1000);
+  }
+}
+
+const TICKS = { sent: '✓', delivered: '✓✓', failed: '✗' };
+const TICK_LABELS = { sent: 'sent', delivered: 'delivered', failed: 'not delivered' };
+
+function setTick(li, status, reason = '') {
+  li.dataset.status = status;
+  const tick = li.querySelector('.tick');
+  tick.textContent = TICKS[status];
+  tick.title = reason ? `${TICK_LABELS[status]}: ${reason}` : TICK_LABELS[status];
+  tick.setAttribute('aria-label', tick.title);
+}
+
+function addChatLine(direction, text, messageId) {
+  const li = document.createElement('li');
+  li.dataset.direction = direction;
+  if (messageId) li.dataset.messageId = messageId;
+  const who = document.createElement('span');
+  who.className = 'visually-hidden';
+  who.textContent = direction === 'out' ? 'You: ' : 'They: ';
+  const body = document.createElement('span');
+  body.className = 'text';
+  body.textContent = text;
+  li.append(who, body);
+  if (direction === 'out') {
+    const tick = document.createElement('span');
+    tick.className = 'tick';
+    li.append(tick);
+    setTick(li, 'sent');
+  }
+  $('chat-log').append(li);
+  $('chat-log').scrollTop = $('chat-log').scrollHeight;
+  return li;
+}
+
+function chatLine(messageId) {
+  return [...$('chat-log').children].find((li) => li.dataset.messageId === messageId) ?? null;
+}
+
+function sendChat() {
+  const text = $('chat-input').value;
+  if (!app || session === null || !text.trim()) return;
+  try {
+    const id = app.sendMessage(session, text, 'text/plain');
+    addChatLine('out', text, id);
+    $('chat-input').value = '';
+  } catch (e) {
+    showAlert(`Cannot send the message: ${errorText(e)}`);
+  }
+}
+
+function startChat(target) {
+  clearAlert();
+  try {
+    const id = app.connectChat(target);
+    session = id;
+    clearChat();
+    beginHistory('outgoing', target);
+    $('call').disabled = true; $('chat-call').disabled = true;
+    $('chat-call').disabled = true;
+    $('hangup').disabled = false;
+    $('call-panel').dataset.call = 'calling';
+    setMedia('idle', 'no audio (chat only)');
+  } catch (e) {
+    setState($('call-state'), 'failed', `Cannot start the chat: ${errorText(e)}`);
+    showAlert(`Cannot start the chat: ${errorText(e)}`);
+  }
+}
+
+function fileProgress(direction, done, total) {
+  const bar = $('file-progress');
+  bar.hidden = false;
+  bar.dataset.direction = direction;
+  bar.max = total || 1;
+  bar.value = Math.min(done, total || 1);
+  const pct = total ? Math.floor((100 * done) / total) : 0;
+  setState($('file-status'), direction === 'out' ? 'sending' : 'receiving',
+    `${direction === 'out' ? 'sending' : 'receiving'} ${formatSize(done)} of ${formatSize(total)} (${pct} %)`);
+}
+
+function sendFile() {
+  const file = $('file-input').files?.[0];
+  if (!app) return;
+  if (!file) { showAlert('Choose a file to send first.'); $('file-input').focus(); return; }
+  let target = session;
+  if (target === null) {
+    let t = $('target').value.trim();
+    if (!t) { showAlert('Enter who to send the file to, or start a call first.'); $('target').focus(); return; }
+    if (!t.includes('@') && !t.includes(':')) t = `${t}@${$('domain').value}`;
+    target = t;
+  }
+  try {
+    const id = app.sendFile(target, file);
+    fileProgress('out', 0, file.size);
+    setState($('file-status'), 'sending', `offering ${file.name} (${formatSize(file.size)})…`);
+    if (session === null) {
+      session = id;
+      clearChat();
+      beginHistory('outgoing', target);
+      $('call').disabled = true; $('chat-call').disabled = true;
+      $('chat-call').disabled = true;
+      $('hangup').disabled = false;
+      $('call-panel').dataset.call = 'calling';
+      setMedia('idle', 'no audio (file transfer)');
+    }
+  } catch (e) {
+    setState($('file-status'), 'failed', `cannot send the file: ${errorText(e)}`);
+    showAlert(`Cannot send the file: ${errorText(e)}`);
+  }
+}
+
+function showReceivedFile(file) {
+  const a = $('received-file');
+  if (receivedUrl) URL.revokeObjectURL(receivedUrl);
+  receivedUrl = URL.createObjectURL(file.blob);
+  a.href = receivedUrl;
+  a.download = file.name;
+  a.dataset.size = String(file.size);
+  a.textContent = `Download ${file.name} (${formatSize(file.size)})`;
+  a.hidden = false;
+}
+
+/** Chat and file notifications of the current session (sender: the session or one of its streams). */
+function onChatNotification(n) {
+  const d = n.data;
+  const sid = n.sender?.type === 'Stream' ? n.sender.id.session : n.sender?.id;
+  if (session === null || sid !== session) return;
+  switch (n.name) {
+    case 'SIPSessionGotStreamProposal': {
+      if (d.proposer !== 'remote') break;
+      // Chat and files are taken at once; audio cannot be added to a session without WebRTC.
+      const types = d.streams.filter((t) => t === 'chat' || t === 'file-transfer');
+      try {
+        if (types.length) app.acceptProposal(session, types); else app.rejectProposal(session);
+      } catch (e) { console.warn(e); }
+      break;
+    }
+    case 'SIPSessionGotStreamUpdate':
+    case 'SIPSessionAcceptedStreamProposal':
+    case 'SIPSessionRejectedStreamProposal':
+      updateChat();
+      break;
+    case 'SIPSessionGotMessage':
+      setComposing(false);
+      addChatLine('in', d.content);
+      break;
+    case 'SIPSessionDidDeliverMessage': {
+      const li = chatLine(d.message_id);
+      if (li) setTick(li, 'delivered');
+      break;
+    }
+    case 'SIPSessionDidNotDeliverMessage': {
+      const li = chatLine(d.message_id);
+      if (li) setTick(li, 'failed', `${d.code} ${d.reason}`);
+      break;
+    }
+    case 'ChatStreamGotComposingIndication':
+      setComposing(d.state === 'active', d.refresh);
+      break;
+    case 'FileTransferStreamDidDeliverChunk':
+      fileProgress('out', d.transferred_bytes, d.file_size);
+      break;
+    case 'FileTransferStreamGotChunk':
+      fileProgress('in', d.transferred_bytes, d.file_size ?? 0);
+      break;
+    case 'FileTransferStreamDidFinish': {
+      const file = app.receivedFile(session, n.sender.id.index);
+      if (d.error) {
+        setState($('file-status'), 'failed', `file transfer failed: ${d.error}`);
+      } else if (file) {
+        const bar = $('file-progress');
+        bar.value = bar.max;
+        setState($('file-status'), 'received', `received ${file.name} (${formatSize(file.size)})`);
+        showReceivedFile(file);
+      } else {
+        const bar = $('file-progress');
+        bar.value = bar.max;
+        setState($('file-status'), 'sent', 'file sent');
+      }
+      break;
+    }
+  }
+}
+
 // ---- notifications ---------------------------------------------------------------------
 
 function onNotification(n) {
   logEvent(n);
   const d = n.data;
   const mine = n.sender?.type === 'Session' && n.sender.id === session;
+  onChatNotification(n);
   switch (n.name) {
+    case 'SIPApplicationMSRPRelayDidConnect':
+      $('files').dataset.relay = 'connected';
+      clearAlert('relay');
+      break;
+    case 'SIPApplicationMSRPRelayDidFail':
+      $('files').dataset.relay = 'failed';
+      showAlert(d.delay == null
+        ? `Chat and file transfer are not available: ${d.reason}.`
+        : `Lost the chat and file relay (${d.reason}); reconnecting in ${Math.round(d.delay / 1000)} s.`, 'relay');
+      break;
     case 'SIPAccountRegistrationDidSucceed':
       setState($('reg-state'), 'registered', `registered as ${app.aor}`);
       $('reg-state').title = `contact ${d.contact_uri}, expires in ${d.expires} s`;
       $('call').disabled = session !== null || placing;
+      $('chat-call').disabled = session !== null || placing;
+      $('send-file').disabled = false;
       $('unregister').disabled = false;
       clearAlert('registration');
       try { localStorage.setItem(LAST_USER_KEY, creds.user); } catch { /* private mode */ }
@@ -565,7 +817,7 @@ function onNotification(n) {
         detachMedia();
         app = null;
         old.stop();
-        $('call').disabled = true;
+        $('call').disabled = true; $('chat-call').disabled = true;
         showSignedIn(false);
         forgetCredentials();
         $('password').focus();
@@ -582,20 +834,20 @@ function onNotification(n) {
     }
     case 'SIPAccountRegistrationDidEnd':
       setState($('reg-state'), 'unregistered', 'not registered');
-      $('call').disabled = true;
+      $('call').disabled = true; $('chat-call').disabled = true;
       break;
     case 'SIPApplicationWillReconnect':
       // The SDK reopens the WebSocket by itself, then registers again.
       setState($('reg-state'), 'reconnecting',
         `reconnecting… (attempt ${d.attempt} in ${(d.delay / 1000).toFixed(1)} s)`);
-      $('call').disabled = true;
+      $('call').disabled = true; $('chat-call').disabled = true;
       break;
     case 'SIPApplicationDidReconnect':
       setState($('reg-state'), 'registering', 'reconnected, registering…');
       break;
     case 'SIPApplicationDidEnd':
       setState($('reg-state'), 'unregistered', `disconnected (${d.code} ${d.reason})`.replace(/ \)$/, ')'));
-      $('call').disabled = true;
+      $('call').disabled = true; $('chat-call').disabled = true;
       detachMedia();
       app = null;
       showSignedIn(false);
@@ -614,10 +866,14 @@ function onNotification(n) {
         break;
       }
       session = n.sender.id;
+      incomingStreams = d.streams ?? [];
+      clearChat();
       beginHistory('incoming', info?.remote_uri ?? 'unknown');
       $('incoming-from').textContent = info?.remote_uri ?? 'unknown';
+      $('incoming').dataset.streams = incomingStreams.join(' ');
+      $('chat-call').disabled = true;
       $('incoming').hidden = false;
-      $('call').disabled = true;
+      $('call').disabled = true; $('chat-call').disabled = true;
       $('call-panel').dataset.call = 'incoming';
       setState($('call-state'), 'incoming', 'incoming call…');
       $('answer').focus();
@@ -635,6 +891,7 @@ function onNotification(n) {
       showInCall(true);
       startTimer();
       keepFocus($('hangup'));
+      if (sessionStreams().includes('chat')) $('chat-input').focus();
       break;
     case 'SIPSessionGotHoldRequest':
       if (!mine) break;
@@ -722,7 +979,7 @@ function onNotification(n) {
 async function placeCall(target) {
   placing = true;
   clearAlert();
-  $('call').disabled = true;
+  $('call').disabled = true; $('chat-call').disabled = true;
   $('call-panel').dataset.call = 'calling';
   setState($('call-state'), 'starting', 'opening the microphone…');
   setMedia('starting', 'opening the microphone…');
@@ -756,6 +1013,14 @@ async function placeCall(target) {
 }
 
 async function answerCall(id) {
+  if (!incomingStreams.includes('audio')) {
+    // Chat or a file only: nothing for WebRTC to answer.
+    try {
+      app.accept(id);
+      setMedia('idle', 'no audio (chat or file only)');
+    } catch (e) { setState($('call-state'), 'failed', `failed: ${errorText(e)}`); }
+    return;
+  }
   for (const b of ['answer', 'decline', 'busy']) $(b).disabled = true;
   setState($('call-state'), 'answering', 'answering…');
   setMedia('starting', 'opening the microphone…');
@@ -911,6 +1176,31 @@ async function main() {
   $('answer').addEventListener('click', () => {
     if (app && media && session !== null) answerCall(session);
   });
+
+  $('chat-call').addEventListener('click', () => {
+    if (!app || session !== null || placing) return;
+    let target = $('target').value.trim();
+    if (!target) { $('target').focus(); $('target').reportValidity?.(); return; }
+    if (!target.includes('@') && !target.includes(':')) target = `${target}@${$('domain').value}`;
+    startChat(target);
+  });
+  $('add-chat').addEventListener('click', () => {
+    if (!app || session === null) return;
+    try { app.addChat(session); } catch (e) { showAlert(`Cannot add chat: ${errorText(e)}`); }
+  });
+  $('remove-chat').addEventListener('click', () => {
+    if (!app || session === null) return;
+    try { app.removeChat(session); } catch (e) { showAlert(`Cannot remove chat: ${errorText(e)}`); }
+  });
+  $('chat-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    sendChat();
+  });
+  $('chat-input').addEventListener('input', () => {
+    if (!app || session === null) return;
+    try { app.typing(session); } catch { /* no chat stream (yet) */ }
+  });
+  $('send-file').addEventListener('click', () => sendFile());
   $('decline').addEventListener('click', () => rejectCall(false));
   $('busy').addEventListener('click', () => rejectCall(true));
 

@@ -76,6 +76,25 @@ export interface SIPApplicationOptions {
   reconnect?: boolean;
   /** The cap of the reconnection delay, in milliseconds. Defaults to 30000. */
   maxReconnectDelay?: number;
+  /**
+   * The gateway's MSRP relay WebSocket (RFC 7977, subprotocol `msrp`) that chat and file
+   * transfer go through: by default `/msrp` on the host of `server`; `false` turns chat and
+   * files off. Opened once the account registered, authenticated with the account's digest
+   * credentials, reopened with back-off when it drops.
+   */
+  msrpRelay?: string | false;
+}
+
+/** A file received by `receivedFile`: its name (made safe), media type, size and content. */
+export interface ReceivedFile {
+  /** The file's name as the sender gave it, made safe to save (no path, no control characters). */
+  name: string;
+  /** The media type (`application/octet-stream` when the sender said none). */
+  type: string;
+  /** The size in bytes. */
+  size: number;
+  /** The content. */
+  blob: Blob;
 }
 
 /** The states of a session (the SIP SIMPLE middleware API's state diagram). */
@@ -195,6 +214,34 @@ export type SIPApplicationWillReconnect = NotificationOf<'SIPApplicationWillReco
 export type SIPApplicationDidReconnect = NotificationOf<'SIPApplicationDidReconnect', null, {
   /** The attempt that succeeded, from 1. */
   attempt: number;
+}>;
+
+/**
+ * The MSRP relay WebSocket authenticated: chat and file streams negotiated from now on go
+ * through the relay (its `use_path` goes before our own URI in `a=path`).
+ */
+export type SIPApplicationMSRPRelayDidConnect = NotificationOf<'SIPApplicationMSRPRelayDidConnect', null, {
+  /** The relay's `Use-Path` (RFC 4976), first relay first. */
+  use_path: string[];
+  /** Seconds the relay granted, when it said. */
+  expires: number | null;
+}>;
+
+/**
+ * The MSRP relay could not be used: its WebSocket failed to open or dropped (the chat and
+ * file streams on it fail: undelivered messages, `FileTransferStreamDidFinish` with an
+ * error), or it refused the AUTH. Chat and files are unavailable until
+ * `SIPApplicationMSRPRelayDidConnect`.
+ */
+export type SIPApplicationMSRPRelayDidFail = NotificationOf<'SIPApplicationMSRPRelayDidFail', null, {
+  /** The WebSocket close code, or the AUTH's MSRP status code (401, 403, ...). */
+  code: number;
+  /** What went wrong. */
+  reason: string;
+  /** The reconnection attempt coming, from 1 (0 when none). */
+  attempt: number;
+  /** Milliseconds until that attempt; `null`: no retry (the AUTH was refused; it is tried again after the next successful registration). */
+  delay: number | null;
 }>;
 
 /**
@@ -484,6 +531,23 @@ export type FileTransferStreamDidFinish = NotificationOf<'FileTransferStreamDidF
 }>;
 
 /**
+ * The desktop-sharing stream's handler failed: the VNC server could not be reached or
+ * closed, the viewer went away; `MediaStreamDidFail` follows.
+ */
+export type DesktopSharingHandlerDidFail = NotificationOf<'DesktopSharingHandlerDidFail', StreamSender, {
+  /** What the handler was doing: `connecting`, `reading` or `sending`. */
+  context: string;
+  /** What went wrong. */
+  reason: string;
+}>;
+
+/** RFB data arrived for an internal handler (sender: the desktop-sharing stream). */
+export type DesktopSharingStreamGotData = NotificationOf<'DesktopSharingStreamGotData', StreamSender, {
+  /** The RFB bytes, in order. */
+  data: number[];
+}>;
+
+/**
  * No audio came from the other party in the first 5 s of the call's audio (the gateway's
  * media relay tells, for calls it anchors).
  */
@@ -562,6 +626,8 @@ export type Notification =
   | SIPApplicationDidStart
   | SIPApplicationWillReconnect
   | SIPApplicationDidReconnect
+  | SIPApplicationMSRPRelayDidConnect
+  | SIPApplicationMSRPRelayDidFail
   | SIPApplicationWillEnd
   | SIPApplicationDidEnd
   | SIPAccountDidActivate
@@ -598,6 +664,8 @@ export type Notification =
   | FileTransferStreamDidDeliverChunk
   | FileTransferStreamDidNotDeliverChunk
   | FileTransferStreamDidFinish
+  | DesktopSharingHandlerDidFail
+  | DesktopSharingStreamGotData
   | SIPSessionWillStartRecordingAudio
   | SIPSessionDidStartRecordingAudio
   | SIPSessionWillStopRecordingAudio
@@ -741,6 +809,72 @@ export class SIPApplication {
 
   /** A session's attributes; `undefined` for an unknown id. */
   session(session: number): SessionInfo | undefined;
+
+  // ---- chat and file transfer (MSRP through the gateway's relay) ----
+
+  /**
+   * Starts a chat-only session to `target` (the seed's `connect(..., chat=True)`); returns
+   * its id. Needs the MSRP relay (`SIPApplicationMSRPRelayDidConnect`). To chat during an
+   * audio call, `connect` first, then `addChat`.
+   */
+  connectChat(target: string): number;
+
+  /** Proposes a chat stream to an established session (re-INVITE; `SIPSessionGotStreamUpdate` once accepted). */
+  addChat(session: number): void;
+
+  /** Removes the session's chat stream (re-INVITE). */
+  removeChat(session: number): void;
+
+  /**
+   * Accepts the peer's stream proposal (`SIPSessionGotStreamProposal`) for `types`
+   * (default: every proposed stream). A page without WebRTC for it should accept only
+   * `'chat'` and `'file-transfer'`.
+   */
+  acceptProposal(session: number, types?: string[] | null): void;
+
+  /** Rejects the peer's stream proposal (488). */
+  rejectProposal(session: number): void;
+
+  /**
+   * Sends a chat message on the session's chat stream (queued until its MSRP connection is
+   * up); returns the message id that `SIPSessionDidDeliverMessage` (✓✓) or
+   * `SIPSessionDidNotDeliverMessage` carry.
+   * @param contentType defaults to `text/plain`.
+   */
+  sendMessage(session: number, text: string, contentType?: string | null): string;
+
+  /** Sends an RFC 3994 composing indication: `'active'` (refresh 60 s) or `'idle'`. */
+  sendComposingIndication(session: number, state: 'active' | 'idle'): void;
+
+  /**
+   * The local user typed in the session's chat: `active`, then `idle` after 15 s without
+   * typing, follow RFC 3994's timers by themselves (call it on every input event).
+   */
+  typing(session: number): void;
+
+  /**
+   * Sends `file`: to a new session with `target` (a SIP URI), or on the established session
+   * `target` (a session id) as an added file-transfer stream. Returns the session id. The
+   * file is read a slice at a time (never whole); progress comes as
+   * `FileTransferStreamDidDeliverChunk`, the end as `FileTransferStreamDidFinish`.
+   */
+  sendFile(target: string | number, file: File | Blob): number;
+
+  /**
+   * The file received on stream `stream` (the `index` of the stream sender) of `session`,
+   * once `FileTransferStreamDidFinish` reported success; `undefined` before or after a failure.
+   * Progress while receiving comes as `FileTransferStreamGotChunk`.
+   */
+  receivedFile(session: number, stream: number): ReceivedFile | undefined;
+
+  /** Forgets a received file, releasing its Blob. */
+  forgetReceivedFile(session: number, stream: number): void;
+
+  /** The MSRP relay's `Use-Path` once authenticated; empty before, or while the relay is down. */
+  readonly msrpRelayPath: string[];
+
+  /** The stream types of a session in effect, in m-line order (`['audio', 'chat']`); empty for an unknown id. */
+  streams(session: number): string[];
 }
 
 // ---------------------------------------------------------------------------------------

@@ -23,6 +23,8 @@
 //! // Incoming sessions: SIPSessionNewIncoming, then app.accept(id) or app.reject(id, busy).
 //! ```
 
+mod msrp;
+
 use sipsimple::cpim::DateTime;
 use sipsimple::{AccountConfig, Output, Time, Transport, UserAgent};
 use std::cell::RefCell;
@@ -63,6 +65,8 @@ struct Inner {
     reconnect_cb: Option<Closure<dyn FnMut()>>,
     /// The code and reason of the last close, for `SIPApplicationDidEnd`.
     last_close: (u16, String),
+    /// Chat and file transfer over the gateway's MSRP relay (`msrp.rs`).
+    msrp: msrp::Msrp,
 }
 
 /// The first reconnection delay in ms; each further attempt doubles it, up to the cap.
@@ -179,8 +183,26 @@ impl SIPApplication {
                     JsError::new("options.maxReconnectDelay must be a number of ms (>= 0)")
                 })?,
         };
+        // MSRP over the relay's WebSocket: plain `msrp:` URIs unless the page is on wss.
+        cfg.msrp_tls = server.starts_with("wss://");
+        let auth_user = cfg
+            .auth_username
+            .clone()
+            .unwrap_or_else(|| id.split('@').next().unwrap_or(&id).to_string());
+        let relay = get("msrpRelay").unwrap_or(JsValue::UNDEFINED);
+        if !(relay.is_undefined() || relay.as_bool() == Some(false)) {
+            let ok = relay
+                .as_string()
+                .is_some_and(|u| u.starts_with("ws://") || u.starts_with("wss://"));
+            if !ok {
+                return Err(JsError::new(
+                    "options.msrpRelay must be a ws:// or wss:// URL, or false",
+                ));
+            }
+        }
+        let msrp = msrp::Msrp::new(&server, &relay, &auth_user, &password, seed());
         let ua = UserAgent::new(cfg, seed()).map_err(|e| JsError::new(&e.to_string()))?;
-        Ok(SIPApplication {
+        let app = SIPApplication {
             inner: Rc::new(RefCell::new(Inner {
                 ua,
                 server,
@@ -200,8 +222,11 @@ impl SIPApplication {
                 reconnect_timer: None,
                 reconnect_cb: None,
                 last_close: (1005, String::new()),
+                msrp,
             })),
-        })
+        };
+        app.inner.borrow_mut().msrp.me = Rc::downgrade(&app.inner);
+        Ok(app)
     }
 
     /// Adds an observer, called with every notification.
@@ -496,7 +521,12 @@ fn with_inner(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner, &mut Pendi
 }
 
 fn drain(inner: &mut Inner, pending: &mut Pending) {
-    while let Some(out) = inner.ua.poll_output() {
+    loop {
+        // MSRP first: a file's last data is kept before its FileTransferStreamDidFinish.
+        msrp::drain(inner, pending);
+        let Some(out) = inner.ua.poll_output() else {
+            break;
+        };
         match out {
             Output::Transmit(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
@@ -518,6 +548,7 @@ fn drain(inner: &mut Inner, pending: &mut Pending) {
                 } else {
                     data
                 };
+                msrp::on_notification(inner, &n, pending);
                 if inner.stopping && n.event.name() == "SIPAccountRegistrationDidEnd" {
                     if let Some(ws) = inner.ws.as_ref() {
                         let _ = ws.close();
@@ -663,6 +694,8 @@ fn open_socket(
 
 /// The application ended: a closed application may be started again (a new WebSocket).
 fn end(inner: &mut Inner, out: &mut Pending) {
+    msrp::stop(inner);
+    drain(inner, out);
     inner.started = false;
     inner.stopping = false;
     inner.connected = false;

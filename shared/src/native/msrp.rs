@@ -14,17 +14,27 @@
 //!   directory ([`unique_file_name`]: a safe name, never overwriting) and renamed to
 //!   `<name>` only once `FileTransferStreamDidFinish` reports success; a failed transfer's
 //!   `.part` file is deleted.
+//! - **Relay** (RFC 4976): [`Handle::use_msrp_relay`] opens one TCP connection to an MSRP
+//!   relay, AUTHs with digest ([`AuthClient`]) and makes the relay's `Use-Path` the
+//!   account's relay path; every stream negotiated afterwards goes through that one
+//!   connection (the relay binds the URIs it issued to it), its frames routed to their
+//!   stream by the session id of the last To-Path URI (our own URI in that stream's
+//!   `a=path`).
 //!
 //! [`AccountConfig::msrp_listen`]: crate::ua::AccountConfig::msrp_listen
 
 use super::{CommandError, Handle};
 use crate::file_selector::{FileHasher, FileSelector};
 use crate::iscomposing::State;
+use crate::msrp::auth::{AuthClient, AuthStep};
+use crate::msrp::{Frame, Parser, Uri};
 use crate::notification::{Event, Notification, Sender};
+use crate::rng::Rng;
+use crate::sdp::SessionDescription;
 use crate::stream::unique_file_name;
 use crate::time::Time;
 use crate::ua::{msrp_session_id_of, MsrpOutput, MsrpPeek, UserAgent};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -81,6 +91,12 @@ pub(super) enum Command {
         key: Key,
         reply: oneshot::Sender<Result<Option<PathBuf>, CommandError>>,
     },
+    UseRelay {
+        relay: SocketAddr,
+        username: String,
+        password: String,
+        reply: oneshot::Sender<Result<Vec<String>, CommandError>>,
+    },
 }
 
 impl Handle {
@@ -93,6 +109,27 @@ impl Handle {
             .send(super::Command::Msrp(make(tx)))
             .map_err(|_| CommandError::Stopped)?;
         rx.await.unwrap_or(Err(CommandError::Stopped))
+    }
+
+    /// Connects to the MSRP relay at `relay` (TCP, RFC 4976) and AUTHs as `username` with
+    /// `password`; returns the relay's `Use-Path`, which from then on goes before our own
+    /// URI in the `a=path` of every chat and file stream, all of which then run over this
+    /// one connection. Fails with [`CommandError::Io`] when the relay cannot be reached
+    /// or refuses the credentials.
+    pub async fn use_msrp_relay(
+        &self,
+        relay: SocketAddr,
+        username: &str,
+        password: &str,
+    ) -> Result<Vec<String>, CommandError> {
+        let (username, password) = (username.to_string(), password.to_string());
+        self.msrp(|reply| Command::UseRelay {
+            relay,
+            username,
+            password,
+            reply,
+        })
+        .await
     }
 
     /// The seed's `connect(callee, audio=False, chat=True)`: calls `target` offering a
@@ -194,6 +231,103 @@ pub(super) enum ConnEvent {
     Connected(Key, io::Result<TcpStream>),
     Data(u64, Vec<u8>),
     Closed(u64),
+    /// The relay connection authenticated: the stream, its Use-Path, the parser holding
+    /// what was read past the 200, and the command's reply.
+    Relay(
+        TcpStream,
+        Vec<Uri>,
+        Box<Parser>,
+        oneshot::Sender<Result<Vec<String>, CommandError>>,
+    ),
+}
+
+/// The connection to the MSRP relay, shared by every stream going through it.
+#[derive(Debug)]
+struct RelayConn {
+    /// The connection's id.
+    id: u64,
+    /// Where the Use-Path's first URI points, `(host, port)`.
+    at: (String, u16),
+    parser: Parser,
+    /// The streams on it.
+    keys: BTreeSet<Key>,
+    /// Our URI's session id → stream.
+    routes: HashMap<String, Key>,
+}
+
+/// The session id of our own URI for stream `key`: the last URI of its local `a=path`.
+fn local_id(ua: &UserAgent, key: Key) -> Option<String> {
+    let sd = SessionDescription::parse(ua.local_sdp(key.0)?.as_bytes()).ok()?;
+    let path = sd.media.get(key.1)?.msrp_path();
+    Uri::parse(path.last()?).ok()?.session_id
+}
+
+/// Connects to the relay and runs the AUTH exchange; the stream and the Use-Path.
+async fn relay_auth(
+    relay: SocketAddr,
+    username: &str,
+    password: &str,
+    seed: u64,
+) -> Result<(TcpStream, Vec<Uri>, Box<Parser>), CommandError> {
+    let io = |e: io::Error| CommandError::Io(format!("MSRP relay {relay}: {e}"));
+    let mut stream = TcpStream::connect(relay).await.map_err(io)?;
+    let _ = stream.set_nodelay(true);
+    let mut rng = Rng::from_seed(seed);
+    let host = match relay.ip() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    };
+    let relay_uri = Uri::parse(&format!("msrp://{host}:{};tcp", relay.port()))
+        .map_err(|e| CommandError::Io(e.to_string()))?;
+    let local = stream.local_addr().map_err(io)?;
+    let me = Uri::parse(&format!(
+        "msrp://{}:{}/{};tcp",
+        match local.ip() {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("[{v6}]"),
+        },
+        local.port(),
+        rng.token(16)
+    ))
+    .map_err(|e| CommandError::Io(e.to_string()))?;
+    let mut auth = AuthClient::new(relay_uri, me, username, password);
+    let mut frame = auth.start(&mut rng);
+    let mut parser = Parser::new();
+    let mut buf = vec![0; READ_SIZE];
+    loop {
+        stream.write_all(&frame.to_bytes()).await.map_err(io)?;
+        let response: Frame = loop {
+            if let Some(r) = parser.next() {
+                break r.map_err(|e| CommandError::Io(format!("MSRP relay {relay}: {e}")))?;
+            }
+            let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut buf))
+                .await
+                .map_err(|_| CommandError::Io(format!("MSRP relay {relay}: no answer to AUTH")))?
+                .map_err(io)?;
+            if n == 0 {
+                return Err(CommandError::Io(format!(
+                    "MSRP relay {relay} closed the connection"
+                )));
+            }
+            parser.push(&buf[..n]);
+        };
+        match auth.handle_response(&mut rng, &response) {
+            AuthStep::Send(f) => frame = *f,
+            AuthStep::Done { use_path, .. } => {
+                return Ok((stream, use_path, Box::new(parser)));
+            }
+            AuthStep::Failed { code, reason } => {
+                return Err(CommandError::Io(format!(
+                    "MSRP relay {relay} refused the AUTH: {code} {reason}"
+                )))
+            }
+            AuthStep::Ignored => {
+                return Err(CommandError::Io(format!(
+                    "MSRP relay {relay}: an unexpected response to AUTH"
+                )))
+            }
+        }
+    }
 }
 
 /// One TCP connection.
@@ -240,6 +374,7 @@ pub(super) struct Transport {
     receiving: BTreeMap<Key, Receiving>,
     received: BTreeMap<Key, PathBuf>,
     receive_dir: PathBuf,
+    relay: Option<RelayConn>,
 }
 
 impl Transport {
@@ -258,6 +393,7 @@ impl Transport {
             receiving: BTreeMap::new(),
             received: BTreeMap::new(),
             receive_dir,
+            relay: None,
         })
     }
 
@@ -348,6 +484,43 @@ impl Transport {
             ConnEvent::Connected(key, Err(_)) => {
                 let _ = ua.handle_msrp_closed(now, key.0, key.1);
             }
+            ConnEvent::Relay(stream, use_path, rest, reply) => {
+                if let Some(old) = self.relay.take() {
+                    self.relay_closed(ua, now, old);
+                }
+                let Some(first) = use_path.first() else {
+                    let _ = reply.send(Err(CommandError::Io("an empty Use-Path".into())));
+                    return;
+                };
+                let at = (
+                    first
+                        .host
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_string(),
+                    first.port.unwrap_or(2855),
+                );
+                let id = self.open(stream, None);
+                let path: Vec<String> = use_path.iter().map(ToString::to_string).collect();
+                ua.set_msrp_relay_path(path.clone());
+                self.relay = Some(RelayConn {
+                    id,
+                    at,
+                    parser: *rest,
+                    keys: BTreeSet::new(),
+                    routes: HashMap::new(),
+                });
+                let _ = reply.send(Ok(path));
+            }
+            ConnEvent::Data(id, bytes) if self.relay.as_ref().is_some_and(|r| r.id == id) => {
+                self.relay_input(ua, now, &bytes);
+            }
+            ConnEvent::Closed(id) if self.relay.as_ref().is_some_and(|r| r.id == id) => {
+                self.conns.remove(&id);
+                if let Some(r) = self.relay.take() {
+                    self.relay_closed(ua, now, r);
+                }
+            }
             ConnEvent::Data(id, bytes) => {
                 let Some(conn) = self.conns.get_mut(&id) else {
                     return;
@@ -371,6 +544,62 @@ impl Transport {
                         let _ = ua.handle_msrp_closed(now, k.0, k.1);
                     }
                 }
+            }
+        }
+    }
+
+    /// The relay connection is gone: its streams fail, the relay path is cleared.
+    fn relay_closed(&mut self, ua: &mut UserAgent, now: Time, r: RelayConn) {
+        if let Some(c) = self.conns.remove(&r.id) {
+            c.kill();
+        }
+        ua.set_msrp_relay_path(Vec::new());
+        for k in r.keys {
+            let _ = ua.handle_msrp_closed(now, k.0, k.1);
+        }
+    }
+
+    /// Bytes from the relay: whole frames, each to the stream its To-Path ends with.
+    fn relay_input(&mut self, ua: &mut UserAgent, now: Time, bytes: &[u8]) {
+        let Some(r) = self.relay.as_mut() else {
+            return;
+        };
+        r.parser.push(bytes);
+        let mut frames = Vec::new();
+        let mut dead = false;
+        for next in r.parser.by_ref() {
+            match next {
+                Ok(f) => frames.push(f),
+                Err(e) if !e.is_fatal() => {}
+                Err(_) => {
+                    dead = true;
+                    break;
+                }
+            }
+        }
+        for frame in frames {
+            let Some(sid) = frame.to_path.last().and_then(|u| u.session_id.clone()) else {
+                continue;
+            };
+            let mut key = r.routes.get(&sid).copied();
+            if key.is_none() {
+                key = r
+                    .keys
+                    .iter()
+                    .copied()
+                    .find(|k| local_id(ua, *k).as_deref() == Some(sid.as_str()));
+                if let Some(k) = key {
+                    r.routes.insert(sid, k);
+                }
+            }
+            if let Some((s, i)) = key {
+                let _ = ua.handle_msrp_input(now, s, i, &frame.to_bytes());
+            }
+        }
+        if dead {
+            // The relay's stream cannot be followed any more.
+            if let Some(r) = self.relay.take() {
+                self.relay_closed(ua, now, r);
             }
         }
     }
@@ -435,6 +664,16 @@ impl Transport {
                     to,
                     tls,
                 } => {
+                    let key = (session, stream);
+                    if let Some(r) = self.relay.as_mut().filter(|r| r.at == to && !tls) {
+                        // Through the relay: the one connection to it.
+                        r.keys.insert(key);
+                        if let Some(id) = local_id(ua, key) {
+                            r.routes.insert(id, key);
+                        }
+                        let _ = ua.handle_msrp_connected(now, session, stream);
+                        continue;
+                    }
                     if tls {
                         // The driver speaks plain TCP (it announces `TCP/MSRP` itself).
                         let _ = ua.handle_msrp_closed(now, session, stream);
@@ -463,15 +702,23 @@ impl Transport {
                     stream,
                     bytes,
                 } => {
-                    let conn = self
-                        .by_key
-                        .get(&(session, stream))
-                        .and_then(|id| self.conns.get(id));
+                    let on_relay = self
+                        .relay
+                        .as_ref()
+                        .filter(|r| r.keys.contains(&(session, stream)))
+                        .map(|r| r.id);
+                    let conn = on_relay
+                        .or_else(|| self.by_key.get(&(session, stream)).copied())
+                        .and_then(|id| self.conns.get(&id));
                     if let Some(w) = conn.and_then(|c| c.writer.as_ref()) {
                         let _ = w.send(bytes);
                     }
                 }
                 MsrpOutput::Close { session, stream } => {
+                    if let Some(r) = self.relay.as_mut() {
+                        r.keys.remove(&(session, stream));
+                        r.routes.retain(|_, k| *k != (session, stream));
+                    }
                     if let Some(id) = self.by_key.get(&(session, stream)).copied() {
                         self.drop_conn(id, false);
                     }
@@ -700,6 +947,25 @@ impl Transport {
             }
             Command::ReceivedFile { key, reply } => {
                 let _ = reply.send(Ok(self.received.get(&key).cloned()));
+            }
+            Command::UseRelay {
+                relay,
+                username,
+                password,
+                reply,
+            } => {
+                let events = self.events_tx.clone();
+                let seed = u64::from(now.as_millis() as u32) ^ (self.next_conn << 32);
+                tokio::spawn(async move {
+                    match relay_auth(relay, &username, &password, seed).await {
+                        Ok((stream, path, rest)) => {
+                            let _ = events.send(ConnEvent::Relay(stream, path, rest, reply));
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                        }
+                    }
+                });
             }
         }
     }
