@@ -139,11 +139,14 @@ fn native_interop() -> Result {
         "native_audio",
         "--test",
         "native_msrp",
+        "--test",
+        "native_desktop",
     ];
     run(cargo()
         .arg("build")
         .args(native)
-        .args(["--example", "simple_outbound_call"])
+        // msrp_peer is the native chat peer of the e2e suite's chat.test.mjs.
+        .args(["--example", "simple_outbound_call", "--example", "msrp_peer"])
         .args(suites))?;
     let mut cmd = command(root().join("tests/tools/udp-egress-guard"));
     cmd.arg(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
