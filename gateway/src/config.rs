@@ -57,6 +57,10 @@ pub struct Msrp {
     /// `true` when `tcp` is the built-in default: a port already taken (another relay on
     /// this machine) then only turns the listener off with a warning.
     pub tcp_is_default: bool,
+    /// The MSRP over TLS listener (RFC 4975 `msrps`, the SIP TLS certificate), or `None`.
+    pub tls: Option<SocketAddr>,
+    /// `true` when `tls` is the built-in default (a taken port only turns it off).
+    pub tls_is_default: bool,
     /// The host written in the relay's URIs (Use-Path), when not the bound address.
     pub advertise: Option<String>,
     /// The largest content of one MSRP chunk (one frame) the relay forwards, in bytes.
@@ -171,6 +175,8 @@ command-line flags override both. Keys, defaults and environment variables:
   [msrp]
   tcp = \"127.0.0.1:2855\" | \"off\" MSRP relay (RFC 4976) over TCP; WebSocket at /msrp always
                                                                     SIPSIMPLE_MSRP_TCP
+  tls = \"127.0.0.1:2856\" | \"off\" MSRP over TLS (msrps, the SIP TLS certificate)
+                                                                    SIPSIMPLE_MSRP_TLS
   advertise = \"\"           host written in the relay's Use-Path URIs (default: bound IP)
                                                                     SIPSIMPLE_MSRP_ADVERTISE
   max_chunk_size = 1048576 largest chunk forwarded, bytes; larger ones get 413
@@ -246,6 +252,8 @@ pub struct Settings {
 pub struct MsrpSettings {
     /// `msrp.tcp`: an address or `off`.
     pub tcp: Option<String>,
+    /// `msrp.tls`: an address or `off`.
+    pub tls: Option<String>,
     /// `msrp.advertise`.
     pub advertise: Option<String>,
     /// `msrp.max_chunk_size`, bytes.
@@ -409,6 +417,7 @@ impl Settings {
         m.recordings_dir = text("media.recordings_dir").map(PathBuf::from);
         let r = &mut s.msrp;
         r.tcp = text("msrp.tcp");
+        r.tls = text("msrp.tls");
         r.advertise = text("msrp.advertise");
         r.max_chunk_size = num64("msrp.max_chunk_size")?;
         r.max_connections_per_ip = num32("msrp.max_connections_per_ip")?;
@@ -460,6 +469,7 @@ impl Settings {
             },
             msrp: MsrpSettings {
                 tcp: over.msrp.tcp.or(self.msrp.tcp),
+                tls: over.msrp.tls.or(self.msrp.tls),
                 advertise: over.msrp.advertise.or(self.msrp.advertise),
                 max_chunk_size: over.msrp.max_chunk_size.or(self.msrp.max_chunk_size),
                 max_connections_per_ip: over
@@ -797,6 +807,8 @@ fn parse_media(m: &MediaSettings, data_dir: &Path) -> Result<Media, ConfigError>
 
 /// The default MSRP over TCP listener (RFC 4975 §15.1 registers port 2855).
 pub const MSRP_DEFAULT_TCP: &str = "127.0.0.1:2855";
+/// The default MSRP over TLS listener.
+const MSRP_DEFAULT_TLS: &str = "127.0.0.1:2856";
 
 /// Checks the `[msrp]` table.
 fn parse_msrp(m: &MsrpSettings) -> Result<Msrp, ConfigError> {
@@ -835,9 +847,15 @@ fn parse_msrp(m: &MsrpSettings) -> Result<Msrp, ConfigError> {
             "must be at least 1",
         ));
     }
+    let tls_text = m.tls.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let tls = parse_optional_addr(tls_text.unwrap_or(MSRP_DEFAULT_TLS))
+        .map_err(|e| key_error("msrp.tls", e))?
+        .0;
     Ok(Msrp {
         tcp,
         tcp_is_default: text.is_none(),
+        tls,
+        tls_is_default: tls_text.is_none(),
         advertise,
         max_chunk_size: usize::try_from(chunk).unwrap_or(usize::MAX),
         max_connections_per_ip: usize::try_from(per_ip).unwrap_or(usize::MAX),

@@ -153,6 +153,11 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
         Some(l) => Some(l.local_addr()?),
         None => None,
     };
+    let msrp_tls = crate::msrp::bind_tls(&cfg.msrp).await?;
+    let msrp_tls_addr = match &msrp_tls {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
     let tcp_addr = sip_tcp.as_ref().map(|(_, a)| *a);
     let tls_addr = sip_tls.as_ref().map(|(_, a)| *a);
 
@@ -218,6 +223,7 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
         let local = crate::msrp::Local {
             host,
             tcp_port: msrp_addr.map(|a| a.port()),
+            tls_port: msrp_tls_addr.map(|a| a.port()),
             http_port: Some(http_addr.port()),
             https_port: https.as_ref().map(|(_, a)| a.port()),
         };
@@ -232,6 +238,11 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
     };
     if let Some(listener) = msrp_tcp {
         tasks.spawn(msrp.clone().run_tcp(listener));
+    }
+    if let Some(listener) = msrp_tls {
+        // msrps with the same certificate as SIP over TLS.
+        let acceptor = TlsAcceptor::from(cert::sip_server_config(&cert_path, &key_path)?);
+        tasks.spawn(msrp.clone().run_tls(listener, acceptor));
     }
     tasks.spawn(msrp.clone().run_sweeper());
     msrp.announce(msrp_addr);
@@ -308,6 +319,7 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
         cfg.sip_tcp,
         cfg.sip_tls,
         msrp_addr,
+        msrp_tls_addr,
     ];
     for addr in listening.into_iter().flatten() {
         if !addr.ip().is_loopback() {
@@ -316,11 +328,12 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
     }
     // The fields the e2e suite reads come first, in their order; new ones are appended.
     println!(
-        "sipsimple-gateway ready http={http_addr} https={https_addr} sip_udp={udp_addr} domain={} sip_tcp={} sip_tls={} media={media_addr} msrp={}",
+        "sipsimple-gateway ready http={http_addr} https={https_addr} sip_udp={udp_addr} domain={} sip_tcp={} sip_tls={} media={media_addr} msrp={} msrp_tls={}",
         cfg.domain,
         show(tcp_addr),
         show(tls_addr),
         show(msrp_addr),
+        show(msrp_tls_addr),
     );
     std::io::stdout().flush()?;
     info!(%http_addr, https = %https_addr, %udp_addr, sip_tcp = %show(tcp_addr),

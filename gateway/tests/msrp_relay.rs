@@ -400,6 +400,61 @@ async fn msrp_chat_and_a_5_mb_file_through_the_relay() {
     assert!(series(&m, "sipsimple_msrp_connections_active") >= 2);
 }
 
+/// MSRP over TLS (`msrps`): a client that connects to the TLS listener gets an `msrps` relay
+/// URI on that listener, and chats with a client over plain TCP through the relay.
+#[tokio::test]
+async fn msrp_over_tls_gets_an_msrps_path_and_chats_with_a_tcp_client() {
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port()
+    };
+    let (tcp, tls) = (free(), free());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = dir.path().join("msrp.toml");
+    std::fs::write(
+        &cfg,
+        format!("[msrp]\ntcp = \"127.0.0.1:{tcp}\"\ntls = \"127.0.0.1:{tls}\"\n"),
+    )
+    .expect("config");
+    let cfg = cfg.to_string_lossy().to_string();
+    let gw = start_with(&["--config", &cfg]);
+    let relay = SocketAddr::from(([127, 0, 0, 1], tcp));
+    let tls_addr = SocketAddr::from(([127, 0, 0, 1], tls));
+    // Alice speaks TLS through the suite's shim (plain TCP in, TLS to the gateway, trusting
+    // its certificate), so the same client code serves.
+    let shim = common::tls::shim("127.0.0.1", tls_addr, &gw.data.join("cert.pem")).await;
+    let mut a = Conn::tcp(shim, "alice").await;
+    let ra = a
+        .auth(&format!("msrps://{tls_addr};tcp"), "alice", "secret")
+        .await
+        .expect("alice authenticates over TLS")
+        .remove(0);
+    assert_eq!(ra.to_string().split("://").next(), Some("msrps"));
+    assert_eq!(ra.port, Some(tls));
+    let mut b = Conn::tcp(relay, "bob").await;
+    let rb = b
+        .auth(&relay_uri(relay), "bob", "bobpass")
+        .await
+        .expect("bob authenticates")
+        .remove(0);
+    let (a_uri, b_uri) = (a.local.clone(), b.local.clone());
+    let mut a = Client::new(a, vec![ra.clone(), rb.clone(), b_uri], 11);
+    let mut b = Client::new(b, vec![rb, ra, a_uri], 12);
+    a.send_text("over TLS");
+    drive(&mut a, &mut b, |a, b| {
+        delivered(a) == 1 && received(b).len() == 1
+    })
+    .await;
+    b.send_text("back over TCP");
+    drive(&mut a, &mut b, |a, b| {
+        delivered(b) == 1 && received(a).len() == 1
+    })
+    .await;
+    assert_eq!(received(&a), vec![b"back over TCP".to_vec()]);
+}
+
 /// A wrong password is challenged again, then refused with 403; an unknown user gets 403.
 #[tokio::test]
 async fn msrp_auth_wrong_password_and_unknown_user() {

@@ -77,19 +77,22 @@ pub fn serve_tcp(
     id: ConnId,
     rx: mpsc::Receiver<Vec<u8>>,
 ) -> Task {
-    Box::pin(serve_tcp_inner(relay, stream, peer, id, rx))
+    let _ = stream.set_nodelay(true);
+    Box::pin(serve_stream(relay, stream, peer, id, rx))
 }
 
-async fn serve_tcp_inner(
+/// Serves a byte stream (TCP, or TLS over TCP) until either side ends.
+pub async fn serve_stream<S>(
     relay: Arc<Relay>,
-    stream: TcpStream,
+    stream: S,
     peer: SocketAddr,
     id: ConnId,
     mut rx: mpsc::Receiver<Vec<u8>>,
-) {
-    debug!(conn = id, %peer, "MSRP TCP connection");
-    let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    debug!(conn = id, %peer, "MSRP stream connection");
+    let (mut rd, mut wr) = tokio::io::split(stream);
     tokio::spawn(async move {
         while let Some(bytes) = rx.recv().await {
             match timeout(SEND_TIMEOUT, wr.write_all(&bytes)).await {

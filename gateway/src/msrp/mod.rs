@@ -96,13 +96,26 @@ pub struct Relay {
 /// relay on this machine) turns MSRP over TCP off with a warning; a configured one is an
 /// error.
 pub async fn bind(cfg: &MsrpConfig) -> std::io::Result<Option<TcpListener>> {
-    let Some(addr) = cfg.tcp else {
+    bind_one(cfg.tcp, cfg.tcp_is_default, "msrp.tcp").await
+}
+
+/// Binds the MSRP over TLS listener, like [`bind`].
+pub async fn bind_tls(cfg: &MsrpConfig) -> std::io::Result<Option<TcpListener>> {
+    bind_one(cfg.tls, cfg.tls_is_default, "msrp.tls").await
+}
+
+async fn bind_one(
+    addr: Option<SocketAddr>,
+    is_default: bool,
+    key: &str,
+) -> std::io::Result<Option<TcpListener>> {
+    let Some(addr) = addr else {
         return Ok(None);
     };
     match TcpListener::bind(addr).await {
         Ok(l) => Ok(Some(l)),
-        Err(e) if cfg.tcp_is_default && e.kind() == std::io::ErrorKind::AddrInUse => {
-            warn!(%addr, "the default MSRP port is taken; MSRP over TCP is off (set msrp.tcp)");
+        Err(e) if is_default && e.kind() == std::io::ErrorKind::AddrInUse => {
+            warn!(%addr, "the default port of {key} is taken; it is off (set {key})");
             Ok(None)
         }
         Err(e) => Err(e),
@@ -177,6 +190,46 @@ impl Relay {
                     }
                     Err(e) => {
                         warn!(error = %e, "MSRP accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                _ = stop.changed() => break,
+            }
+        }
+    }
+
+    /// Accepts MSRP over TLS (`msrps`, RFC 4975 §6) until the process stops: the TLS
+    /// handshake, then the same per-connection service as TCP.
+    pub async fn run_tls(
+        self: Arc<Self>,
+        listener: TcpListener,
+        acceptor: tokio_rustls::TlsAcceptor,
+    ) {
+        let mut stop = self.shutdown.clone();
+        loop {
+            tokio::select! {
+                r = listener.accept() => match r {
+                    Ok((stream, peer)) => {
+                        let _ = stream.set_nodelay(true);
+                        let relay = self.clone();
+                        let acceptor = acceptor.clone();
+                        tokio::spawn(async move {
+                            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                                Ok(Ok(s)) => s,
+                                _ => {
+                                    tracing::debug!(%peer, "MSRP TLS handshake failed");
+                                    return;
+                                }
+                            };
+                            let Some((id, rx)) = conn::register(&relay, Transport::Tls, peer.ip()) else {
+                                warn!(%peer, "MSRP connection over the per-address limit refused");
+                                return;
+                            };
+                            conn::serve_stream(relay, tls, peer, id, rx).await;
+                        });
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "MSRP TLS accept failed");
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 },

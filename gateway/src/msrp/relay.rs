@@ -26,6 +26,8 @@ const MAX_ISSUED_PER_CONN: usize = 16;
 pub enum Transport {
     /// Accepted on the MSRP TCP listener.
     Tcp,
+    /// Accepted on the MSRP TLS listener (`msrps`).
+    Tls,
     /// Upgraded on the HTTP listener (RFC 7977, `ws`).
     Ws,
     /// Upgraded on the HTTPS listener (RFC 7977, `ws` over TLS).
@@ -41,6 +43,8 @@ pub struct Local {
     pub host: String,
     /// The MSRP TCP listener's port, when on.
     pub tcp_port: Option<u16>,
+    /// The MSRP TLS listener's port, when on.
+    pub tls_port: Option<u16>,
     /// The HTTP listener's port (WebSocket `/msrp`).
     pub http_port: Option<u16>,
     /// The HTTPS listener's port (secure WebSocket `/msrp`), when on.
@@ -54,6 +58,17 @@ impl Local {
     /// can use the URI, and it names the WebSocket the client came over (`;ws`, `msrps`
     /// for the secure one).
     pub fn issue_uri(&self, session_id: &str, transport: Transport) -> Uri {
+        // A client that came over TLS gets the TLS listener's `msrps` URI: peers reach it
+        // through the relay over TLS too (RFC 4975 §6: msrps means TLS on every hop).
+        if let (Transport::Tls, Some(port)) = (transport, self.tls_port) {
+            return Uri::new(
+                Scheme::Msrps,
+                &self.host,
+                Some(port),
+                Some(session_id),
+                "tcp",
+            );
+        }
         if let Some(port) = self.tcp_port {
             return Uri::new(
                 Scheme::Msrp,
@@ -86,7 +101,13 @@ impl Local {
         };
         same_host
             && uri.port.is_some_and(|p| {
-                [self.tcp_port, self.http_port, self.https_port].contains(&Some(p))
+                [
+                    self.tcp_port,
+                    self.tls_port,
+                    self.http_port,
+                    self.https_port,
+                ]
+                .contains(&Some(p))
             })
     }
 }

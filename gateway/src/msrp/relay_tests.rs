@@ -11,6 +11,7 @@ fn local() -> Local {
     Local {
         host: "127.0.0.1".into(),
         tcp_port: Some(2855),
+        tls_port: Some(2856),
         http_port: Some(8080),
         https_port: None,
     }
@@ -48,6 +49,11 @@ fn issued_uris_are_the_tcp_listeners_or_the_websockets() {
     let (_, ra, rb) = table();
     assert_eq!(ra.to_string(), "msrp://127.0.0.1:2855/aaaa1111;tcp");
     assert_eq!(rb.to_string(), "msrp://127.0.0.1:2855/bbbb2222;tcp");
+    assert_eq!(
+        local().issue_uri("s0", Transport::Tls).to_string(),
+        "msrps://127.0.0.1:2856/s0;tcp"
+    );
+    assert!(local().is_ours(&local().issue_uri("s0", Transport::Tls)));
     let ws_only = Local {
         tcp_port: None,
         https_port: Some(8443),
