@@ -379,6 +379,22 @@ pub enum Event {
         /// report, ...).
         error: Option<String>,
     },
+    /// The desktop-sharing stream's handler failed (sender: the desktop-sharing stream):
+    /// the VNC server could not be reached or closed, the viewer went away.
+    /// `MediaStreamDidFail` follows.
+    DesktopSharingHandlerDidFail {
+        /// What the handler was doing: `connecting`, `reading` or `sending`.
+        context: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// RFB data arrived for an internal handler (sender: the desktop-sharing stream). The
+    /// external handlers of the native driver take the bytes from
+    /// [`UserAgent::poll_desktop`](crate::UserAgent::poll_desktop) instead.
+    DesktopSharingStreamGotData {
+        /// The RFB bytes, in order.
+        data: Vec<u8>,
+    },
     /// The application is starting its sub-systems.
     SIPApplicationWillStart {},
     /// The application started.
@@ -438,6 +454,8 @@ impl Event {
             #[rustfmt::skip]
             Event::FileTransferStreamDidNotDeliverChunk { .. } => "FileTransferStreamDidNotDeliverChunk",
             Event::FileTransferStreamDidFinish { .. } => "FileTransferStreamDidFinish",
+            Event::DesktopSharingHandlerDidFail { .. } => "DesktopSharingHandlerDidFail",
+            Event::DesktopSharingStreamGotData { .. } => "DesktopSharingStreamGotData",
             Event::SIPApplicationWillStart {} => "SIPApplicationWillStart",
             Event::SIPApplicationDidStart {} => "SIPApplicationDidStart",
             Event::SIPApplicationWillEnd {} => "SIPApplicationWillEnd",

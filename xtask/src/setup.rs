@@ -44,6 +44,8 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("docker-compose", "docker-compose"), // validates docker-compose.yml (no engine needed)
     // the gateway store's PostgreSQL test starts a throwaway server with initdb/pg_ctl
     ("postgresql", "/usr/lib/postgresql/15/bin/initdb"),
+    // Xvnc, the real VNC server behind the native desktop-sharing suite
+    ("tigervnc-standalone-server", "/usr/bin/Xvnc"),
 ];
 
 const MIN_NODE_MAJOR: u32 = 20;

@@ -50,6 +50,7 @@
 //! ```
 
 mod audio;
+mod desktop;
 mod flow;
 mod msrp;
 mod rtp;
@@ -59,6 +60,7 @@ use crate::notification::Notification;
 use crate::time::Time;
 use crate::ua::{AccountConfig, Error, Output, Transport, UserAgent};
 pub use audio::{AudioError, AudioOptions, AudioStatistics};
+pub use desktop::DesktopHandler;
 use flow::{Flow, Received};
 use std::fmt;
 use std::io;
@@ -176,6 +178,8 @@ enum Command {
     Audio(audio::Request),
     /// Chat and files (`msrp.rs`).
     Msrp(msrp::Command),
+    /// Desktop sharing (`desktop.rs`).
+    Desktop(desktop::Command),
     Shutdown,
 }
 
@@ -398,6 +402,8 @@ struct Loop {
     audio: audio::Streams,
     /// The MSRP connections and files of chat and file-transfer streams.
     msrp: msrp::Transport,
+    /// The desktop-sharing handlers.
+    desktop: desktop::Handlers,
 }
 
 impl Loop {
@@ -443,6 +449,7 @@ impl Loop {
             audio: audio::Streams::new(notify.clone(), local.ip()),
             notify,
             msrp,
+            desktop: desktop::Handlers::new(),
         })
     }
 
@@ -499,6 +506,10 @@ impl Loop {
                     let now = self.now();
                     self.msrp.handle(&mut self.ua, now, event);
                 }
+                event = self.desktop.next() => {
+                    let now = self.now();
+                    self.desktop.handle(&mut self.ua, now, event);
+                }
             }
         }
     }
@@ -508,7 +519,10 @@ impl Loop {
         loop {
             // MSRP first: a file's data is written before its DidFinish is seen.
             let now = self.now();
+            self.desktop.drain(&mut self.ua, now);
             self.msrp.drain(&mut self.ua, now);
+            // A connection that came up starts its desktop handler.
+            self.desktop.drain(&mut self.ua, now);
             let Some(output) = self.ua.poll_output() else {
                 break;
             };
@@ -591,6 +605,7 @@ impl Loop {
             }
             Command::Audio(request) => self.audio.apply(ua, now, request),
             Command::Msrp(command) => self.msrp.apply(ua, now, command),
+            Command::Desktop(command) => self.desktop.apply(ua, now, command),
             Command::Shutdown => {}
         }
     }

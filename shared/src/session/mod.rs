@@ -18,6 +18,7 @@
 //! accept, reject, in-dialog requests), `reinvite` (hold, unhold, the peer's re-offers,
 //! glare), `media` (the descriptions) and `info` (DTMF and recording control by INFO).
 
+mod desktop;
 mod incoming;
 mod info;
 mod media;
@@ -154,6 +155,8 @@ pub struct Session {
     recording: RecordingState,
     /// The `a=file-selector` of the file our next offered file-transfer stream sends.
     file_offer: Option<String>,
+    /// Our role in the desktop-sharing stream our next offer proposes (`add_desktop`).
+    desktop_offer: Option<crate::ua::DesktopRole>,
 }
 
 impl Session {
@@ -198,6 +201,7 @@ impl Session {
             info_queue: VecDeque::new(),
             recording: RecordingState::Idle,
             file_offer: None,
+            desktop_offer: None,
         }
     }
 

@@ -7,6 +7,7 @@
 //! chat ones are repeated at the session level (`SIPSessionGotMessage`, ...), as the seed
 //! has them.
 
+use super::desktop::{pump_desktop, DesktopEngine};
 use super::Session;
 use crate::cpim::Address;
 use crate::file_selector::FileSelector;
@@ -15,7 +16,8 @@ use crate::msrp::{MsrpSession, Role, SessionConfig, Uri};
 use crate::notification::{Event, Sender};
 use crate::sdp::{SessionDescription, Setup};
 use crate::stream::{
-    ChatConfig, ChatEngine, ChatOutput, FileTransferEngine, FileTransferOutput, CHAT, FILE_TRANSFER,
+    ChatConfig, ChatEngine, ChatOutput, FileTransferEngine, FileTransferOutput, CHAT,
+    DESKTOP_SHARING, FILE_TRANSFER,
 };
 use crate::time::Time;
 use crate::ua::{Ctx, Error, MsrpOutput};
@@ -36,6 +38,8 @@ enum LinkState {
 enum Engine {
     Chat(Box<ChatEngine>),
     File(Box<FileTransferEngine>),
+    /// A desktop-sharing stream's RFB bytes (`desktop.rs`).
+    Desktop(Box<DesktopEngine>),
 }
 
 /// One stream's MSRP connection and engine.
@@ -65,6 +69,7 @@ impl MsrpLink {
         match &self.engine {
             Engine::Chat(c) => c.poll_timeout(),
             Engine::File(f) => f.poll_timeout(),
+            Engine::Desktop(d) => d.poll_timeout(),
         }
     }
 
@@ -72,7 +77,20 @@ impl MsrpLink {
     pub(super) fn file(&self) -> Option<&FileTransferEngine> {
         match &self.engine {
             Engine::File(f) => Some(f),
-            Engine::Chat(_) => None,
+            Engine::Chat(_) | Engine::Desktop(_) => None,
+        }
+    }
+
+    /// Whether this is a desktop-sharing stream's link.
+    pub(super) fn is_desktop(&self) -> bool {
+        matches!(self.engine, Engine::Desktop(_))
+    }
+
+    /// The desktop-sharing engine, for a desktop-sharing stream.
+    pub(super) fn desktop_mut(&mut self) -> Option<&mut DesktopEngine> {
+        match &mut self.engine {
+            Engine::Desktop(d) if self.state != LinkState::Closed => Some(d),
+            _ => None,
         }
     }
 
@@ -85,6 +103,7 @@ impl MsrpLink {
         let s = match &self.engine {
             Engine::Chat(c) => c.session(),
             Engine::File(f) => f.session(),
+            Engine::Desktop(d) => d.session(),
         };
         s.is_some_and(MsrpSession::is_closed)
     }
@@ -110,7 +129,7 @@ impl Session {
     }
 
     /// The MSRP link of the stream on m-line `index`, if it has one.
-    fn link_mut(&mut self, index: usize) -> Option<&mut MsrpLink> {
+    pub(super) fn link_mut(&mut self, index: usize) -> Option<&mut MsrpLink> {
         self.streams
             .get_mut(index)?
             .as_mut()
@@ -141,7 +160,7 @@ impl Session {
         remote: &SessionDescription,
         index: usize,
     ) -> Option<MsrpLink> {
-        if stream_type != CHAT && stream_type != FILE_TRANSFER {
+        if ![CHAT, FILE_TRANSFER, DESKTOP_SHARING].contains(&stream_type) {
             return None;
         }
         let (lm, rm) = (local.media.get(index)?, remote.media.get(index)?);
@@ -177,6 +196,7 @@ impl Session {
                 .with_remote_media(rm);
                 Engine::Chat(Box::new(ChatEngine::new(cfg, ctx.rng.next_u64())))
             }
+            DESKTOP_SHARING => Engine::Desktop(Box::default()),
             _ => {
                 let sending = lm.file_selector().is_some() && {
                     let d = local.direction_of(lm);
@@ -195,6 +215,7 @@ impl Session {
         let config = match &engine {
             Engine::Chat(c) => c.config().session_config(own.clone(), to_path, role),
             Engine::File(f) => f.session_config(own.clone(), to_path, role),
+            Engine::Desktop(_) => DesktopEngine::session_config(own.clone(), to_path, role),
         };
         let (session, stream) = (self.id, index);
         ctx.msrp_out.push_back(match role {
@@ -232,6 +253,7 @@ impl Session {
         match &mut link.engine {
             Engine::Chat(c) => c.end(now),
             Engine::File(f) => f.end(now),
+            Engine::Desktop(d) => d.end(now),
         }
         self.pump_link(ctx, index);
         if was_open {
@@ -239,6 +261,7 @@ impl Session {
                 session: self.id,
                 stream: index,
             });
+            self.desktop_ended(ctx, index);
         }
     }
 
@@ -260,7 +283,9 @@ impl Session {
         match &mut link.engine {
             Engine::Chat(c) => c.start(now, msrp),
             Engine::File(f) => f.start(now, msrp),
+            Engine::Desktop(d) => d.start(now, msrp),
         }
+        self.desktop_started(ctx, index);
         self.pump_link(ctx, index);
         Ok(())
     }
@@ -281,6 +306,7 @@ impl Session {
         match &mut link.engine {
             Engine::Chat(c) => c.handle_input(now, bytes),
             Engine::File(f) => f.handle_input(now, bytes),
+            Engine::Desktop(d) => d.handle_input(now, bytes),
         }
         self.pump_link(ctx, index);
         Ok(())
@@ -303,8 +329,10 @@ impl Session {
         match &mut link.engine {
             Engine::Chat(c) => c.end(now),
             Engine::File(f) => f.end(now),
+            Engine::Desktop(d) => d.end(now),
         }
         self.pump_link(ctx, index);
+        self.desktop_ended(ctx, index);
         Ok(())
     }
 
@@ -418,13 +446,14 @@ impl Session {
             match &mut link.engine {
                 Engine::Chat(c) => c.handle_timeout(now),
                 Engine::File(f) => f.handle_timeout(now),
+                Engine::Desktop(d) => d.handle_timeout(now),
             }
             self.pump_link(ctx, i);
         }
     }
 
     /// Moves the engine's outputs of m-line `index` to the user agent's queues.
-    fn pump_link(&mut self, ctx: &mut Ctx, index: usize) {
+    pub(super) fn pump_link(&mut self, ctx: &mut Ctx, index: usize) {
         let (session, stream) = (self.id, index);
         let sender = self.stream_sender(index);
         let Some(link) = self.link_mut(index) else {
@@ -475,6 +504,7 @@ impl Session {
                     }
                 }
             }
+            Engine::Desktop(d) => pump_desktop(d, ctx, session, stream, &mut events),
         }
         // The MSRP session gave up on its own: the shell closes the connection.
         let gave_up = link.state == LinkState::Connected && link.session_closed();
@@ -496,9 +526,11 @@ impl Session {
                 match &mut link.engine {
                     Engine::Chat(c) => c.end(now),
                     Engine::File(f) => f.end(now),
+                    Engine::Desktop(d) => d.end(now),
                 }
             }
             self.pump_link(ctx, index);
+            self.desktop_ended(ctx, index);
         }
     }
 }

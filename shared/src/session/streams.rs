@@ -115,6 +115,13 @@ impl Session {
                 )));
             }
         }
+        if t == crate::stream::DESKTOP_SHARING {
+            if let Some(rfbsetup) = self.take_desktop_offer(ctx) {
+                return Some(Box::new(
+                    crate::stream::DesktopSharingStream::with_rfbsetup(cfg, rfbsetup),
+                ));
+            }
+        }
         ctx.registry.create(t, cfg)
     }
 

@@ -176,6 +176,19 @@ impl MsrpStream {
             ));
         }
         m.attributes.extend(self.attributes.iter().cloned());
+        if self.kind.stream_type == DESKTOP_SHARING && !m.has_attribute("rfbsetup") {
+            // Who runs the VNC server (python-sipsimple's `a=rfbsetup`): an answer takes the
+            // other role than the offer's (`active`, the viewer, when it says none).
+            let theirs = offered
+                .and_then(|o| o.media.first())
+                .map(|t| t.attribute_value("rfbsetup").unwrap_or(RFB_VIEWER));
+            let ours = match theirs {
+                Some(t) if t.eq_ignore_ascii_case(RFB_SERVER) => RFB_VIEWER,
+                Some(_) => RFB_SERVER,
+                None => RFB_VIEWER,
+            };
+            m.attributes.push(Attribute::new("rfbsetup", ours));
+        }
         match offered {
             Some(offer) => {
                 let theirs = offer.media.first();
@@ -365,9 +378,31 @@ impl DesktopSharingStream {
         },
     };
 
-    /// A desktop-sharing stream for an offer.
+    /// The `a=rfbsetup` value of the end that shares its desktop (runs the VNC server).
+    pub const SERVER: &'static str = RFB_SERVER;
+    /// The `a=rfbsetup` value of the end that views the peer's desktop (the RFB client).
+    pub const VIEWER: &'static str = RFB_VIEWER;
+
+    /// A desktop-sharing stream for an offer (we view the peer's desktop unless
+    /// [`with_rfbsetup`](Self::with_rfbsetup) says otherwise).
     #[allow(clippy::new_ret_no_self)]
     pub fn new(cfg: &StreamConfig) -> MsrpStream {
         MsrpStream::new(DESKTOP_KIND, cfg)
     }
+
+    /// A desktop-sharing stream for an offer in which we take the RFB role `rfbsetup`:
+    /// [`SERVER`](Self::SERVER) (`passive`: we share our desktop) or
+    /// [`VIEWER`](Self::VIEWER) (`active`: we view the peer's).
+    pub fn with_rfbsetup(cfg: &StreamConfig, rfbsetup: &str) -> MsrpStream {
+        let mut s = MsrpStream::new(DESKTOP_KIND, cfg);
+        s.attributes.push(Attribute::new("rfbsetup", rfbsetup));
+        s
+    }
 }
+
+/// The `a=rfbsetup` value of the end that runs the VNC server (python-sipsimple's
+/// server handlers).
+const RFB_SERVER: &str = "passive";
+/// The `a=rfbsetup` value of the end that views (the RFB client; the default when an
+/// m-line has none).
+const RFB_VIEWER: &str = "active";

@@ -2,7 +2,7 @@
 //! identity, randomness, the transaction layer with the owners of its transactions, and the
 //! outbox of [`Output`]s in the order they happened.
 
-use super::{AccountConfig, MsrpOutput, Output, ALLOW};
+use super::{AccountConfig, DesktopOutput, DesktopRole, MsrpOutput, Output, ALLOW};
 use crate::notification::{Event, Notification, Sender};
 use crate::rng::Rng;
 use crate::sip::{Message, NameAddr, Uri};
@@ -59,6 +59,10 @@ pub(crate) struct Ctx {
     /// The file selector (`a=file-selector` value) the next offered file-transfer stream
     /// sends, set by `connect_file` for the session it creates.
     pub file_offer: Option<String>,
+    /// What the shell's desktop-sharing handlers must do, in order.
+    pub desktop_out: VecDeque<DesktopOutput>,
+    /// Our role in the desktop-sharing stream offered by `connect_desktop`.
+    pub desktop_offer: Option<DesktopRole>,
 }
 
 impl Ctx {

@@ -16,6 +16,7 @@
 //! ended with a BYE (§13.2.2.4).
 
 mod ctx;
+mod desktop;
 mod msrp;
 
 pub use crate::session::{
@@ -23,6 +24,7 @@ pub use crate::session::{
     DTMF_RELAY, INFO_ACCEPT, MAX_PENDING_INFO, MEDIA_EVENT, RECORDING,
 };
 pub(crate) use ctx::{Ctx, Owner};
+pub use desktop::{DesktopOutput, DesktopRole};
 pub use msrp::{msrp_session_id_of, MsrpOutput, MsrpPeek};
 
 use crate::cpim::DateTime;
@@ -359,6 +361,8 @@ impl UserAgent {
             msrp_out: VecDeque::new(),
             now: Time::default(),
             file_offer: None,
+            desktop_out: VecDeque::new(),
+            desktop_offer: None,
         };
         let registration = Registration::new(&mut ctx);
         Ok(UserAgent {
