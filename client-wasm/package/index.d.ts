@@ -679,6 +679,12 @@ export type Notification =
 /** Every notification name. */
 export type NotificationName = Notification['name'];
 
+/**
+ * Which sender an observer is for: a session id, a sender type (`'Session'`, `'Account'`,
+ * `'Stream'`...), or a sender object as notifications carry it (`n.sender`).
+ */
+export type SenderFilter = number | string | { type: string; id?: number; index?: number };
+
 /** The notification of one name: `NotificationNamed<'SIPSessionDidFail'>`. */
 export type NotificationNamed<N extends NotificationName> = Extract<Notification, { name: N }>;
 
@@ -711,13 +717,46 @@ export class SIPApplication {
   readonly aor: string;
 
   /**
-   * Adds an observer, called synchronously with every notification. An observer may call
-   * back into the application; an exception it throws is logged to the console.
+   * Adds an observer (the seed's NotificationCenter), called synchronously with every
+   * notification it is for. An observer may call back into the application; an exception it
+   * throws is logged to the console.
+   * - `addObserver(handler)`: every notification;
+   * - `addObserver(name, handler)`: notifications of one name (`'*'`: every one);
+   * - `addObserver(name, sender, handler)`: of one name from one sender: a session id, a
+   *   sender type (`'Session'`, `'Account'`, `'Stream'`...) or a sender object as in `n.sender`.
+   * @throws Error for other arguments.
+   * @example
+   * app.addObserver('SIPSessionDidFail', (n) => console.log(n.data.code)); // n is narrowed
+   * app.addObserver('SIPSessionDidEnd', sessionId, () => console.log('that call ended'));
    */
   addObserver(handler: Observer): void;
+  addObserver<N extends NotificationName>(name: N, handler: (n: NotificationNamed<N>) => void): void;
+  addObserver(name: '*', handler: Observer): void;
+  addObserver<N extends NotificationName>(
+    name: N | '*',
+    sender: SenderFilter,
+    handler: (n: NotificationNamed<N>) => void,
+  ): void;
 
-  /** Removes an observer added with `addObserver` (the same function object). */
+  /**
+   * Removes what `addObserver` added with the same handler (the same function object); a
+   * name or sender given too narrows which of its registrations go.
+   */
   removeObserver(handler: Observer): void;
+  removeObserver<N extends NotificationName>(name: N | '*', handler: (n: NotificationNamed<N>) => void): void;
+  removeObserver<N extends NotificationName>(
+    name: N | '*',
+    sender: SenderFilter,
+    handler: (n: NotificationNamed<N>) => void,
+  ): void;
+
+  /** EventTarget style: the same as `addObserver(name, handler)`. */
+  on<N extends NotificationName>(name: N, handler: (n: NotificationNamed<N>) => void): void;
+  on(name: '*', handler: Observer): void;
+
+  /** Undoes `on(name, handler)`. */
+  off<N extends NotificationName>(name: N, handler: (n: NotificationNamed<N>) => void): void;
+  off(name: '*', handler: Observer): void;
 
   /**
    * Opens the WebSocket, then registers. Resolves once the WebSocket is open and the

@@ -41,7 +41,7 @@ struct Inner {
     ua: UserAgent,
     server: String,
     ws: Option<WebSocket>,
-    observers: Vec<js_sys::Function>,
+    observers: Vec<Observer>,
     timer: Option<i32>,
     timer_cb: Option<Closure<dyn FnMut()>>,
     ws_cbs: Vec<Closure<dyn FnMut(JsValue)>>,
@@ -119,6 +119,85 @@ fn seed() -> u64 {
         }
     }
     u64::from_le_bytes(buf)
+}
+
+/// One registration of the notification centre: a handler, with the name and the sender it
+/// is for (`None`: any).
+#[derive(Clone)]
+struct Observer {
+    name: Option<String>,
+    sender: Option<JsValue>,
+    handler: js_sys::Function,
+}
+
+impl Observer {
+    /// `(handler)`, `(name, handler)` or `(name, sender, handler)`.
+    fn from_args(a: JsValue, b: JsValue, c: JsValue) -> Result<Observer, JsError> {
+        let usage =
+            || JsError::new("addObserver(handler), (name, handler) or (name, sender, handler)");
+        if let Some(f) = a.dyn_ref::<js_sys::Function>() {
+            return Ok(Observer {
+                name: None,
+                sender: None,
+                handler: f.clone(),
+            });
+        }
+        let name = a.as_string().ok_or_else(usage)?;
+        let name = (name != "*").then_some(name);
+        if let Some(f) = b.dyn_ref::<js_sys::Function>() {
+            return Ok(Observer {
+                name,
+                sender: None,
+                handler: f.clone(),
+            });
+        }
+        let f = c.dyn_ref::<js_sys::Function>().ok_or_else(usage)?;
+        let sender = (!b.is_undefined() && !b.is_null()).then_some(b);
+        Ok(Observer {
+            name,
+            sender,
+            handler: f.clone(),
+        })
+    }
+
+    /// Whether notification `n` (`{name, sender, data, timestamp}`) is for this observer.
+    fn wants(&self, n: &JsValue) -> bool {
+        let field =
+            |v: &JsValue, k: &str| js_sys::Reflect::get(v, &k.into()).unwrap_or(JsValue::UNDEFINED);
+        if let Some(name) = &self.name {
+            if field(n, "name").as_string().as_deref() != Some(name.as_str()) {
+                return false;
+            }
+        }
+        let Some(want) = &self.sender else {
+            return true;
+        };
+        let sender = field(n, "sender");
+        if let Some(id) = want.as_f64() {
+            return field(&sender, "id").as_f64() == Some(id);
+        }
+        if let Some(kind) = want.as_string() {
+            return field(&sender, "type").as_string() == Some(kind);
+        }
+        // A sender object: the same type and, where it has one, the same id (and m-line).
+        ["type", "id", "index"].iter().all(|k| {
+            let w = field(want, k);
+            w.is_undefined() || js_sys::Object::is(&w, &field(&sender, k))
+        })
+    }
+
+    /// Whether removing `self` removes `o`: the same handler, and the same name and sender
+    /// when `self` names them.
+    fn removes(&self, o: &Observer) -> bool {
+        let same = |a: &JsValue, b: &JsValue| js_sys::Object::is(a, b);
+        same(self.handler.as_ref(), o.handler.as_ref())
+            && (self.name.is_none() || self.name == o.name)
+            && match (&self.sender, &o.sender) {
+                (None, _) => true,
+                (Some(a), Some(b)) => same(a, b),
+                (Some(_), None) => false,
+            }
+    }
 }
 
 fn get_str(opts: &JsValue, key: &str) -> Option<String> {
@@ -229,20 +308,37 @@ impl SIPApplication {
         Ok(app)
     }
 
-    /// Adds an observer, called with every notification.
+    /// Adds an observer, the seed's NotificationCenter way: `addObserver(handler)` for every
+    /// notification, `addObserver(name, handler)` for one name (`'*'`: all), and
+    /// `addObserver(name, sender, handler)` for one name from one sender: a session id, a
+    /// sender type (`'Session'`, `'Account'`, ...) or a sender object (`n.sender`).
     #[wasm_bindgen(js_name = addObserver)]
-    pub fn add_observer(&self, handler: js_sys::Function) {
-        self.inner.borrow_mut().observers.push(handler);
+    pub fn add_observer(&self, a: JsValue, b: JsValue, c: JsValue) -> Result<(), JsError> {
+        let o = Observer::from_args(a, b, c)?;
+        self.inner.borrow_mut().observers.push(o);
+        Ok(())
     }
 
-    /// Removes an observer added with `addObserver`.
+    /// Removes what `addObserver` added with the same arguments (the same function object;
+    /// a name or sender narrows which registrations of it go).
     #[wasm_bindgen(js_name = removeObserver)]
-    pub fn remove_observer(&self, handler: &js_sys::Function) {
-        let handler: &JsValue = handler.as_ref();
-        self.inner.borrow_mut().observers.retain(|h| {
-            let h: &JsValue = h.as_ref();
-            h != handler
-        });
+    pub fn remove_observer(&self, a: JsValue, b: JsValue, c: JsValue) -> Result<(), JsError> {
+        let gone = Observer::from_args(a, b, c)?;
+        self.inner
+            .borrow_mut()
+            .observers
+            .retain(|o| !gone.removes(o));
+        Ok(())
+    }
+
+    /// EventTarget style: `on(name, handler)` is `addObserver(name, handler)`.
+    pub fn on(&self, name: JsValue, handler: JsValue) -> Result<(), JsError> {
+        self.add_observer(name, handler, JsValue::UNDEFINED)
+    }
+
+    /// Undoes `on(name, handler)`.
+    pub fn off(&self, name: JsValue, handler: JsValue) -> Result<(), JsError> {
+        self.remove_observer(name, handler, JsValue::UNDEFINED)
     }
 
     /// The account's address of record, `sip:user@domain`.
@@ -512,8 +608,8 @@ fn with_inner(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner, &mut Pendi
         inner.observers.clone()
     };
     for n in pending {
-        for o in &observers {
-            if let Err(e) = o.call1(&JsValue::NULL, &n) {
+        for o in observers.iter().filter(|o| o.wants(&n)) {
+            if let Err(e) = o.handler.call1(&JsValue::NULL, &n) {
                 web_sys::console::error_2(&"sipsimple observer threw".into(), &e);
             }
         }
