@@ -89,6 +89,14 @@ test('the packed SDK registers, calls SIPp through the gateway, hangs up and sto
     assert.equal(typeof stopped.data.code, 'number');
     assert.ok(!names.includes('SIPSessionDidFail'), JSON.stringify(names));
 
+    // Observers by name, by name and sender, and on/off got exactly their notifications.
+    const filtered = await page.evaluate(() => window.sdkFiltered);
+    assert.deepEqual(filtered.byName, [200]);
+    assert.deepEqual(filtered.bySession, got.filter((n) => n.sender?.type === 'Session').map((n) => n.name));
+    assert.ok(filtered.bySession.includes('SIPSessionDidEnd') && !filtered.bySession.includes('SIPAccountRegistrationDidSucceed'));
+    assert.equal(filtered.on, 1);
+    assert.equal(filtered.offed, 0, 'an observer removed with off was called');
+
     // The module came from the app's own build output, as application/wasm.
     const wasm = responses.filter((r) => r.url.endsWith('.wasm'));
     assert.equal(wasm.length, 1, JSON.stringify(responses));

@@ -10,6 +10,7 @@ declare global {
     sdkApp?: SIPApplication;
     sdkEvents: Notification[];
     sdkError?: string;
+    sdkFiltered: { byName: number[]; bySession: string[]; on: number; offed: number };
   }
 }
 
@@ -19,6 +20,7 @@ const setState = (state: string, text = state) => {
   document.getElementById('state')!.textContent = text;
 };
 window.sdkEvents = [];
+window.sdkFiltered = { byName: [], bySession: [], on: 0, offed: 0 };
 
 async function main() {
   await init(); // fetches the .wasm Vite emitted beside the bundle
@@ -31,6 +33,15 @@ async function main() {
   const target = params.get('target');
   const hangupAfter = Number(params.get('hangupAfter') ?? 300);
   let callId: number | undefined;
+
+  // The notification centre's filters: by name (the handler's type is narrowed), by name and
+  // sender type, and the EventTarget-style on/off.
+  app.addObserver('SIPAccountRegistrationDidSucceed', (n) => window.sdkFiltered.byName.push(n.data.code));
+  app.addObserver('*', 'Session', (n) => window.sdkFiltered.bySession.push(n.name));
+  const removed = () => { window.sdkFiltered.offed += 1; };
+  app.on('SIPSessionDidStart', removed);
+  app.off('SIPSessionDidStart', removed);
+  app.on('SIPSessionDidEnd', () => { window.sdkFiltered.on += 1; });
 
   app.addObserver((n) => {
     window.sdkEvents.push(n);
