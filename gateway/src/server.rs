@@ -233,6 +233,7 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
             cfg.security.allowed_origins.clone(),
             store.clone(),
             local,
+            cert::client_config(&cfg.data_dir)?,
             stop_rx.clone(),
         )
     };

@@ -687,6 +687,75 @@ async fn msrp_between_two_relays() {
     }
 }
 
+/// Two relays where the hop between them is msrps: alice is on the first over TLS, so her
+/// relay URI is the first's TLS listener, and the second relay (which trusts the first's
+/// certificate through `trusted.pem`) reaches her over TLS.
+#[tokio::test]
+async fn msrp_between_two_relays_over_tls() {
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port()
+    };
+    let config = |dir: &std::path::Path, tcp: u16, tls: u16| {
+        let cfg = dir.join("msrp.toml");
+        std::fs::write(
+            &cfg,
+            format!("[msrp]\ntcp = \"127.0.0.1:{tcp}\"\ntls = \"127.0.0.1:{tls}\"\n"),
+        )
+        .expect("config");
+        cfg.to_string_lossy().to_string()
+    };
+    let dir1 = tempfile::tempdir().expect("temp dir");
+    let tls1 = free();
+    let cfg1 = config(dir1.path(), free(), tls1);
+    let gw1 = start_with(&["--config", &cfg1]);
+    let dir2 = tempfile::tempdir().expect("temp dir");
+    let data2 = dir2.path().join("data");
+    common::add_user(&data2, "alice", "secret");
+    common::add_user(&data2, "bob", "bobpass");
+    std::fs::copy(gw1.data.join("cert.pem"), data2.join("trusted.pem")).expect("trust gw1");
+    let tcp2 = free();
+    let cfg2 = config(dir2.path(), tcp2, free());
+    let gw2 = common::restart_with(dir2, data2, "127.0.0.1", false, &["--config", &cfg2]);
+
+    let tls1_addr = SocketAddr::from(([127, 0, 0, 1], tls1));
+    let shim = common::tls::shim("127.0.0.1", tls1_addr, &gw1.data.join("cert.pem")).await;
+    let mut a = Conn::tcp(shim, "alice").await;
+    let ra = a
+        .auth(&format!("msrps://{tls1_addr};tcp"), "alice", "secret")
+        .await
+        .expect("alice authenticates over TLS")
+        .remove(0);
+    assert_eq!(ra.port, Some(tls1));
+    let relay2 = SocketAddr::from(([127, 0, 0, 1], tcp2));
+    let mut b = Conn::tcp(relay2, "bob").await;
+    let rb = b
+        .auth(&relay_uri(relay2), "bob", "bobpass")
+        .await
+        .expect("bob authenticates")
+        .remove(0);
+    let (a_uri, b_uri) = (a.local.clone(), b.local.clone());
+    let mut a = Client::new(a, vec![ra.clone(), rb.clone(), b_uri], 21);
+    let mut b = Client::new(b, vec![rb, ra, a_uri], 22);
+    b.send_text("to alice, over TLS between the relays");
+    drive(&mut a, &mut b, |a, b| {
+        delivered(b) == 1 && received(a).len() == 1
+    })
+    .await;
+    a.send_text("and back over TCP");
+    drive(&mut a, &mut b, |a, b| {
+        delivered(a) == 1 && received(b).len() == 1
+    })
+    .await;
+    assert_eq!(
+        received(&a),
+        vec![b"to alice, over TLS between the relays".to_vec()]
+    );
+    drop(gw2);
+}
+
 async fn http_get(gw: &Gateway, path: &str) -> String {
     let mut s = TcpStream::connect(gw.http).await.expect("connect");
     let req = format!(

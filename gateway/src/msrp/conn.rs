@@ -81,6 +81,17 @@ pub fn serve_tcp(
     Box::pin(serve_stream(relay, stream, peer, id, rx))
 }
 
+/// Serves an outbound TLS connection (an `msrps` next hop), boxed like [`serve_tcp`].
+fn serve_tls(
+    relay: Arc<Relay>,
+    stream: tokio_rustls::client::TlsStream<TcpStream>,
+    peer: SocketAddr,
+    id: ConnId,
+    rx: mpsc::Receiver<Vec<u8>>,
+) -> Task {
+    Box::pin(serve_stream(relay, stream, peer, id, rx))
+}
+
 /// Serves a byte stream (TCP, or TLS over TCP) until either side ends.
 pub async fn serve_stream<S>(
     relay: Arc<Relay>,
@@ -306,7 +317,7 @@ async fn forward(relay: &Arc<Relay>, from: ConnId, mut frame: Frame) {
     let route = lock(&relay.table).route(from, &mut frame);
     let target = match route {
         Ok(Route::Conn(id)) => id,
-        Ok(Route::Remote { host, port }) => match connect(relay, &host, port).await {
+        Ok(Route::Remote { host, port, tls }) => match connect(relay, &host, port, tls).await {
             Some(id) => id,
             None => return refuse(relay, from, &request, 408).await,
         },
@@ -350,9 +361,11 @@ async fn forward(relay: &Arc<Relay>, from: ConnId, mut frame: Frame) {
     }
 }
 
-/// The connection to a remote hop: the open one to its authority, or a new one.
-async fn connect(relay: &Arc<Relay>, host: &str, port: u16) -> Option<ConnId> {
-    let authority = format!("{}:{port}", host.to_ascii_lowercase());
+/// The connection to a remote hop: the open one to its authority, or a new one (over TLS
+/// for an `msrps` hop, checked against the gateway's trusted certificates).
+async fn connect(relay: &Arc<Relay>, host: &str, port: u16, tls: bool) -> Option<ConnId> {
+    let scheme = if tls { "msrps" } else { "msrp" };
+    let authority = format!("{scheme}://{}:{port}", host.to_ascii_lowercase());
     if let Some(id) = lock(&relay.table).outbound(&authority) {
         return Some(id);
     }
@@ -372,6 +385,29 @@ async fn connect(relay: &Arc<Relay>, host: &str, port: u16) -> Option<ConnId> {
         }
     };
     let peer = stream.peer_addr().ok()?;
+    if tls {
+        let _ = stream.set_nodelay(true);
+        let name = match bare.parse::<std::net::IpAddr>() {
+            Ok(ip) => rustls::pki_types::ServerName::from(ip),
+            Err(_) => rustls::pki_types::ServerName::try_from(bare.to_string()).ok()?,
+        };
+        let connector = tokio_rustls::TlsConnector::from(relay.tls_client.clone());
+        let stream = match timeout(CONNECT_TIMEOUT, connector.connect(name, stream)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                warn!(%authority, error = %e, "TLS with the next MSRP hop failed");
+                return None;
+            }
+            Err(_) => {
+                warn!(%authority, "TLS with the next MSRP hop timed out");
+                return None;
+            }
+        };
+        let (id, rx) = register(relay, Transport::Outbound, peer.ip())?;
+        lock(&relay.table).set_outbound(id, &authority);
+        tokio::spawn(serve_tls(relay.clone(), stream, peer, id, rx));
+        return Some(id);
+    }
     let (id, rx) = register(relay, Transport::Outbound, peer.ip())?;
     lock(&relay.table).set_outbound(id, &authority);
     tokio::spawn(serve_tcp(relay.clone(), stream, peer, id, rx));

@@ -79,6 +79,8 @@ impl Counters {
 /// The relay, shared by the listener, connection and sweeper tasks.
 #[derive(Debug)]
 pub struct Relay {
+    /// TLS towards `msrps` next hops: the public roots and the gateway's trusted certificates.
+    tls_client: Arc<rustls::ClientConfig>,
     /// The realm of AUTH challenges: the gateway's SIP domain.
     domain: String,
     max_chunk: usize,
@@ -148,6 +150,7 @@ impl Relay {
         allowed_origins: Vec<String>,
         store: Store,
         local: Local,
+        tls_client: Arc<rustls::ClientConfig>,
         shutdown: watch::Receiver<bool>,
     ) -> Arc<Relay> {
         let mut seed = [0u8; 8];
@@ -163,6 +166,7 @@ impl Relay {
             rng: Mutex::new(Rng::from_seed(u64::from_le_bytes(seed))),
             next_id: AtomicU64::new(1),
             counters: Counters::default(),
+            tls_client,
             shutdown,
         })
     }

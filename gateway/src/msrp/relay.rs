@@ -164,6 +164,8 @@ pub enum Route {
         host: String,
         /// Its port.
         port: u16,
+        /// `msrps`: TLS to it (RFC 4975 §6).
+        tls: bool,
     },
 }
 
@@ -358,15 +360,14 @@ impl Table {
                 if consumed == 0 || !outward {
                     return Err(403);
                 }
-                let tcp =
-                    first.scheme == Scheme::Msrp && first.transport.eq_ignore_ascii_case("tcp");
-                if !tcp {
-                    // Only MSRP over plain TCP leaves the relay (no TLS client yet).
+                if !first.transport.eq_ignore_ascii_case("tcp") {
+                    // Only MSRP over TCP (msrp) or TLS (msrps) leaves the relay.
                     return Err(403);
                 }
                 return Ok(Route::Remote {
                     host: first.host.clone(),
                     port: first.port.unwrap_or(2855),
+                    tls: first.scheme == Scheme::Msrps,
                 });
             };
             let owner = issued.conn;

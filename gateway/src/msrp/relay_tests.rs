@@ -69,7 +69,7 @@ fn issued_uris_are_the_tcp_listeners_or_the_websockets() {
     );
     assert!(local().is_ours(&uri("msrp://127.0.0.1:2855/zz;tcp")));
     assert!(!local().is_ours(&uri("msrp://127.0.0.2:2855/zz;tcp")));
-    assert!(!local().is_ours(&uri("msrp://127.0.0.1:2856/zz;tcp")));
+    assert!(!local().is_ours(&uri("msrp://127.0.0.1:2857/zz;tcp")));
 }
 
 /// A → relay → B on the same relay: both relay URIs move, in order, to From-Path.
@@ -127,23 +127,34 @@ fn outward_only_through_the_senders_own_uri() {
         t.route(1, &mut f),
         Ok(Route::Remote {
             host: "far.example".into(),
-            port: 2999
+            port: 2999,
+            tls: false,
+        })
+    );
+    // An msrps hop leaves over TLS; another transport does not leave at all.
+    let secure = uri("msrps://far.example:2998/f2;tcp");
+    let mut g = send(vec![ra.clone(), secure], vec![a.clone()]);
+    assert_eq!(
+        t.route(1, &mut g),
+        Ok(Route::Remote {
+            host: "far.example".into(),
+            port: 2998,
+            tls: true,
         })
     );
     assert_eq!(f.to_path, vec![far.clone()]);
     assert_eq!(f.from_path, vec![ra.clone(), a.clone()]);
+    let mut h = send(
+        vec![ra.clone(), uri("msrp://far.example:2997/f3;sctp")],
+        vec![a.clone()],
+    );
+    assert_eq!(t.route(1, &mut h), Err(403));
     // Someone else's URI in From-Path: 403.
     let mut spoof = send(vec![ra.clone(), far.clone()], vec![rb.clone(), a.clone()]);
     assert_eq!(t.route(1, &mut spoof), Err(403));
     // The sender's own URI in From-Path is tolerated.
     let mut own = send(vec![ra.clone(), far.clone()], vec![ra.clone(), a.clone()]);
     assert!(t.route(1, &mut own).is_ok());
-    // MSRP over TLS does not leave (no TLS client).
-    let mut tls = send(
-        vec![ra.clone(), uri("msrps://far.example:2855/f1;tcp")],
-        vec![a.clone()],
-    );
-    assert_eq!(t.route(1, &mut tls), Err(403));
     // Addressed to the relay itself.
     let mut itself = send(vec![ra], vec![a]);
     assert_eq!(t.route(1, &mut itself), Err(400));
