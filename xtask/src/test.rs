@@ -146,7 +146,12 @@ fn native_interop() -> Result {
         .arg("build")
         .args(native)
         // msrp_peer is the native chat peer of the e2e suite's chat.test.mjs.
-        .args(["--example", "simple_outbound_call", "--example", "msrp_peer"])
+        .args([
+            "--example",
+            "simple_outbound_call",
+            "--example",
+            "msrp_peer",
+        ])
         .args(suites))?;
     let mut cmd = command(root().join("tests/tools/udp-egress-guard"));
     cmd.arg(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))

@@ -33,10 +33,10 @@ pub mod storage;
 pub mod types;
 pub mod validate;
 
-pub use object::{SettingChange, Settings, SettingsChange, SettingsObject};
-pub use storage::{MemoryStorage, Storage, StorageError};
 #[cfg(feature = "native")]
 pub use file::FileStorage;
+pub use object::{SettingChange, Settings, SettingsChange, SettingsObject};
+pub use storage::{MemoryStorage, Storage, StorageError};
 pub use types::{
     AccountSettings, AccountSipSettings, AudioSettings, BonjourSettings, ChatSettings,
     FeatureSettings, GeneralAudioSettings, GeneralChatSettings, GeneralSettings,
