@@ -16,7 +16,10 @@
 #   GATEWAY=PATH (use this release binary instead of building the workspace's),
 #   PAUSE=5 (seconds between runs).
 # Every SIPp run is bounded: -m RATE*SECS calls, -timeout, and `timeout` around it.
-# Prints one line per run and writes OUT/results.tsv.
+# Prints one line per run and writes OUT/results.tsv. proxy_cpu_pct is over the run's elapsed
+# time, which stretches when a few calls wait for SIPp's 8 s receive timeout: CPU per call is
+# proxy_cpu_pct * elapsed_s / calls. proxy_udp_drops counts the datagrams the kernel dropped
+# on the proxy's UDP port during the run (its receive buffer was full).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -108,12 +111,17 @@ ticks() {
     done
     echo "$total"
 }
+# Datagrams the kernel dropped on a local UDP port's sockets (receive buffer full), summed
+# (/proc/net/udp's last column).
+udp_drops() {
+    awk -v p="$(printf ':%04X' "$1")" '$2 ~ p"$" {d += $NF} END {print d + 0}' /proc/net/udp
+}
 col() { # csv column_name -> value of the last row
     awk -F';' -v name="$2" 'NR==1{for(i=1;i<=NF;i++) if($i==name) c=i} END{print $c}' "$1"
 }
 
 HZ=$(getconf CLK_TCK)
-printf 'proxy\trate\tcalls\tsuccessful\tfailed\tfail_pct\telapsed_s\tachieved_cps\tproxy_cpu_pct\tsipp_uac_cpu_pct\n' >"$OUT/results.tsv"
+printf 'proxy\trate\tcalls\tsuccessful\tfailed\tfail_pct\telapsed_s\tachieved_cps\tproxy_cpu_pct\tsipp_uac_cpu_pct\tproxy_udp_drops\n' >"$OUT/results.tsv"
 TOP=$(echo $RATES | awk '{print $NF}')
 for rate in $RATES; do
     for proxy in $PROXIES; do
@@ -126,7 +134,7 @@ for rate in $RATES; do
                 >/dev/null 2>&1 &
             perf_pid=$!
         fi
-        t0=$(ticks "$pid"); s0=$(date +%s.%N)
+        t0=$(ticks "$pid"); s0=$(date +%s.%N); d0=$(udp_drops "$port")
         /usr/bin/time -f '%U %S %e' -o "$OUT/time-$proxy-$rate.txt" \
             timeout $((SECS * 3 + 40)) sipp -sf "$HERE/uac_rr.xml" -s bob -key domain "$DOMAIN" \
             -i 127.0.0.1 -mi 127.0.0.1 -p $UAC_PORT -nostdin \
@@ -134,18 +142,27 @@ for rate in $RATES; do
             -timeout $((SECS * 3 + 30))s -trace_stat -stf "$stat" -fd 1 \
             -trace_err -error_file "$OUT/err-$proxy-$rate.log" \
             "127.0.0.1:$port" >"$OUT/uac-$proxy-$rate.log" 2>&1 </dev/null || true
-        s1=$(date +%s.%N); t1=$(ticks "$pid")
+        s1=$(date +%s.%N); t1=$(ticks "$pid"); d1=$(udp_drops "$port")
         [ -n "$perf_pid" ] && wait "$perf_pid" || true
         ok=$(col "$stat" 'SuccessfulCall(C)'); bad=$(col "$stat" 'FailedCall(C)')
         read -r u s e < <(tail -1 "$OUT/time-$proxy-$rate.txt") || true
         line=$(awk -v p="$proxy" -v r="$rate" -v c="$calls" -v ok="$ok" -v bad="$bad" \
             -v el="$(echo "$s1 - $s0" | bc)" -v dt=$((t1 - t0)) -v hz="$HZ" -v u="$u" -v s="$s" \
-            'BEGIN{printf "%s\t%d\t%d\t%d\t%d\t%.3f\t%.1f\t%.0f\t%.0f\t%.0f\n", p, r, c, ok, bad,
-                100*bad/c, el, ok/el, 100*dt/hz/el, 100*(u+s)/el}')
+            -v dr=$((d1 - d0)) \
+            'BEGIN{printf "%s\t%d\t%d\t%d\t%d\t%.3f\t%.1f\t%.0f\t%.0f\t%.0f\t%d\n", p, r, c, ok, bad,
+                100*bad/c, el, ok/el, 100*dt/hz/el, 100*(u+s)/el, dr}')
         echo "$line" | tee -a "$OUT/results.tsv"
         sleep "$PAUSE"   # let the proxies' transaction timers drain
     done
 done
 
+# The gateway's call log: one row per call, answered and ended (the writer must keep up).
+if [[ " $PROXIES " == *" gateway "* ]] && command -v sqlite3 >/dev/null; then
+    sleep 1   # the writer's last batch
+    total=0; for rate in $RATES; do total=$((total + rate * SECS)); done
+    sqlite3 "$TMP/gw/gateway.db" "SELECT COUNT(*), COUNT(answered_at), COUNT(ended_at) FROM calls" |
+        awk -F'|' -v t="$total" '{printf "gateway call log: %d rows, %d answered, %d ended (calls offered: %d)\n", $1, $2, $3, t}' |
+        tee "$OUT/calllog.txt"
+fi
 echo "results: $OUT/results.tsv"
 column -t "$OUT/results.tsv"

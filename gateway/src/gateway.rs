@@ -22,8 +22,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch, Notify};
 use tracing::{debug, warn};
 
-/// Database writes queued at most; past that they are dropped with a warning.
-const STORE_QUEUE: usize = 4096;
+/// Database writes queued at most; past that they are dropped with a warning. Room for a few
+/// seconds of calls at thousands per second while a batch commits.
+const STORE_QUEUE: usize = 16_384;
+/// Database writes the writer takes from the queue at once, committed in one transaction.
+const WRITE_BATCH: usize = 1024;
+/// How late (milliseconds) a transaction timer may fire so that it shares a round of
+/// `Input::Timeout` with others.
+const TIMER_SLACK: u64 = 5;
+/// How long the writer lets writes gather after a batch that was not full.
+const WRITE_INTERVAL: Duration = Duration::from_millis(50);
+/// [`Gateway::armed`] when the timer loop sleeps with no deadline.
+const NOT_ARMED: u64 = u64::MAX;
 /// The tracing target of the full SIP trace (`--log-sip`, `log.sip = true`).
 pub const SIP_LOG_TARGET: &str = "sipsimple_gateway::sip";
 
@@ -47,6 +57,10 @@ pub struct Gateway {
     limiter: Mutex<RateLimiter>,
     epoch: Instant,
     wake: Notify,
+    /// The core's next deadline (milliseconds) when the timer loop last looked,
+    /// [`NOT_ARMED`] for none; written under the core's lock. An input wakes the loop only
+    /// when it brings the next deadline forward, not on every message.
+    armed: AtomicU64,
     writes: mpsc::Sender<(StoreOp, i64)>,
     /// Store writes dropped because the queue was full (logged at 1, 2, 4, 8, ...).
     dropped_writes: AtomicU64,
@@ -91,6 +105,7 @@ impl Gateway {
             core: Mutex::new(core),
             epoch: Instant::now(),
             wake: Notify::new(),
+            armed: AtomicU64::new(NOT_ARMED),
             writes,
             dropped_writes: AtomicU64::new(0),
             media: std::sync::OnceLock::new(),
@@ -118,7 +133,8 @@ impl Gateway {
     /// parse but can still be answered.
     pub fn on_bytes(self: &Arc<Self>, source: Dest, bytes: &[u8]) {
         let is_response = bytes.starts_with(b"SIP/2.0 ");
-        if !is_response && !lock(&self.limiter).allow(self.now(), &source_key(&source)) {
+        let limited = self.cfg.security.rate.per_second != 0;
+        if limited && !is_response && !lock(&self.limiter).allow(self.now(), &source_key(&source)) {
             self.metrics.dropped(Drop::RateLimited);
             debug!(%source, "request rate exceeded; dropped");
             return;
@@ -147,13 +163,18 @@ impl Gateway {
 
     /// Feeds the core and carries out what it asks.
     pub fn input(self: &Arc<Self>, input: Input) {
-        let outputs = {
+        let (outputs, sooner) = {
             let mut core = lock(&self.core);
             core.handle_input(self.now(), input);
-            std::iter::from_fn(|| core.poll_output()).collect::<Vec<_>>()
+            let outputs = std::iter::from_fn(|| core.poll_output()).collect::<Vec<_>>();
+            // The timer loop stores the deadline it knows under this lock, so this sees
+            // either that one or a loop that has yet to look, and will see this input's.
+            let next = core.poll_timeout().map_or(NOT_ARMED, |t| t.as_millis());
+            (outputs, next < self.armed.load(Ordering::Relaxed))
         };
-        // The next deadline may have moved.
-        self.wake.notify_one();
+        if sooner {
+            self.wake.notify_one();
+        }
         for o in outputs {
             self.dispatch(o);
         }
@@ -239,17 +260,29 @@ impl Gateway {
     /// Feeds the core's timeouts until shutdown.
     pub async fn run_timer(self: Arc<Self>) {
         let mut shutdown = self.shutdown.clone();
+        // When Input::Timeout last went in: timers due within TIMER_SLACK of it wait for the
+        // next round, so that thousands of transactions' timers cost at most a few hundred
+        // rounds per second rather than one per millisecond.
+        let mut fired = 0u64;
         loop {
-            let next = lock(&self.core).poll_timeout();
+            let next = {
+                let core = lock(&self.core);
+                let next = core.poll_timeout().map(|t| t.as_millis());
+                // The deadline itself, not the slackened one: an input wakes this loop only
+                // when it brings a timer before every timer it knew of.
+                self.armed
+                    .store(next.unwrap_or(NOT_ARMED), Ordering::Relaxed);
+                next.map(|at| at.max(fired + TIMER_SLACK))
+            };
             let sleep = match next {
-                Some(at) => {
-                    Duration::from_millis(at.as_millis().saturating_sub(self.now().as_millis()))
-                }
+                Some(at) => Duration::from_millis(at.saturating_sub(self.now().as_millis())),
                 None => Duration::from_secs(3600),
             };
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => {
-                    if next.is_some_and(|at| at <= self.now()) {
+                    let now = self.now().as_millis();
+                    if next.is_some_and(|at| at <= now) {
+                        fired = now;
                         self.input(Input::Timeout);
                     }
                 }
@@ -259,11 +292,23 @@ impl Gateway {
         }
     }
 
-    /// Writes what the core reports to the database, in order, until the queue closes.
+    /// Writes what the core reports to the database, in order, until the queue closes: each
+    /// time, whatever has queued up (at most [`WRITE_BATCH`], gathered for up to
+    /// [`WRITE_INTERVAL`]), call-log events in one transaction, so that the writer keeps up
+    /// however many calls per second go through.
     pub async fn run_writer(store: Store, mut rx: mpsc::Receiver<(StoreOp, i64)>) {
-        while let Some((op, at)) = rx.recv().await {
-            if let Err(e) = store.apply(&op, at).await {
-                warn!(error = %e, ?op, "database write failed");
+        let mut batch = Vec::with_capacity(WRITE_BATCH);
+        while rx.recv_many(&mut batch, WRITE_BATCH).await > 0 {
+            let (failed, error) = store.apply_batch(&batch).await;
+            if let Some(e) = error {
+                warn!(error = %e, failed, of = batch.len(), "database writes failed");
+            }
+            let full = batch.len() == WRITE_BATCH;
+            batch.clear();
+            if !full {
+                // Let the next batch gather: one wake-up of this task per interval instead
+                // of one per write, and a call's events mostly fold into one row.
+                tokio::time::sleep(WRITE_INTERVAL).await;
             }
         }
     }

@@ -149,11 +149,39 @@ pub struct MediaRelay {
     http_failures: crate::recordings::Failures,
 }
 
-/// Cheap test for an SDP body before parsing anything.
-fn mentions_sdp(bytes: &[u8]) -> bool {
-    bytes
-        .windows(15)
-        .any(|w| w.eq_ignore_ascii_case(b"application/sdp"))
+/// The head (start line and headers) and the body of a message in wire form.
+fn head_and_body(bytes: &[u8]) -> (&[u8], &[u8]) {
+    match bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(i) => bytes.split_at(i + 4),
+        None => (bytes, &[]),
+    }
+}
+
+/// `true` when `hay` holds `needle` (ASCII, lower case), in any case.
+fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, _)) = needle.split_first() else {
+        return true;
+    };
+    hay.iter().enumerate().any(|(i, b)| {
+        b.to_ascii_lowercase() == first
+            && hay
+                .get(i..i + needle.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    })
+}
+
+/// `true` when the headers name `application/sdp`: only then can the message carry SDP
+/// (the Content-Type is in the head).
+fn mentions_sdp(head: &[u8]) -> bool {
+    contains_ignore_case(head, b"application/sdp")
+}
+
+/// `false` when `body` cannot be WebRTC SDP as [`sdp::flavor`] sees it: none of its markers
+/// (a `TLS` or `SAVPF` profile, a fingerprint) appears anywhere in it.
+fn may_be_webrtc(body: &[u8]) -> bool {
+    contains_ignore_case(body, b"savpf")
+        || contains_ignore_case(body, b"tls")
+        || contains_ignore_case(body, b"fingerprint")
 }
 
 impl MediaRelay {
@@ -321,8 +349,13 @@ impl MediaRelay {
     /// an anchored call has queued it (it is sent, rewritten, by the call's worker).
     pub fn egress(&self, gw: &Arc<Gateway>, dest: Dest, bytes: Vec<u8>) -> Option<(Dest, Vec<u8>)> {
         let any = !lock(&self.shared.sessions).is_empty();
-        if !any && !mentions_sdp(&bytes) {
-            return Some((dest, bytes));
+        if !any {
+            // Fast path: no anchored call, so only SDP of the other flavor than `dest`
+            // speaks matters; plain SDP towards a SIP hop (SIP-to-SIP calls) is never it.
+            let (head, body) = head_and_body(&bytes);
+            if !mentions_sdp(head) || (Side::of(&dest) == Side::Sip && !may_be_webrtc(body)) {
+                return Some((dest, bytes));
+            }
         }
         let Ok(msg) = MessageRef::parse(&bytes) else {
             return Some((dest, bytes));

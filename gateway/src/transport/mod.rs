@@ -132,15 +132,15 @@ impl Transports {
         if let Some(flow) = dest.flow {
             return self.queue(flow, bytes);
         }
-        let kind = dest.transport;
-        let want_v4 = match kind {
-            TransportKind::Udp => self.udp.as_ref().and_then(|u| u.local_addr().ok()),
-            other => gw.local_addr(other),
-        }
-        .is_none_or(|a| a.is_ipv4());
         match dest.host.parse::<IpAddr>() {
             Ok(ip) => self.send_to(gw, dest, SocketAddr::new(ip, dest.port), bytes),
             Err(_) => {
+                // Only a name needs the family of our listener (a system call for UDP).
+                let want_v4 = match dest.transport {
+                    TransportKind::Udp => self.udp.as_ref().and_then(|u| u.local_addr().ok()),
+                    other => gw.local_addr(other),
+                }
+                .is_none_or(|a| a.is_ipv4());
                 let gw = gw.clone();
                 let dest = dest.clone();
                 tokio::spawn(async move {
