@@ -408,3 +408,31 @@ impl MediaRelay {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_egress_fast_path_only_looks_where_sdp_can_be() {
+        let msg = b"INVITE sip:b@x SIP/2.0\r\nContent-Type: Application/SDP\r\n\r\nv=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
+        let (head, body) = head_and_body(msg);
+        assert!(head.ends_with(b"\r\n\r\n"));
+        assert!(body.starts_with(b"v=0"));
+        assert!(mentions_sdp(head));
+        assert!(may_be_webrtc(body));
+        // A body that names application/sdp is not a Content-Type.
+        let text = b"MESSAGE sip:b@x SIP/2.0\r\nContent-Type: text/plain\r\n\r\napplication/sdp";
+        let (head, _) = head_and_body(text);
+        assert!(!mentions_sdp(head));
+        // Plain RTP SDP has none of WebRTC's markers.
+        assert!(!may_be_webrtc(b"v=0\r\nm=audio 4000 RTP/AVP 0\r\n"));
+        assert!(may_be_webrtc(b"a=fingerprint:sha-256 AA"));
+        assert!(contains_ignore_case(b"xxSAVPFxx", b"savpf"));
+        assert!(!contains_ignore_case(b"sav", b"savpf"));
+        assert_eq!(
+            head_and_body(b"no blank line"),
+            (&b"no blank line"[..], &b""[..])
+        );
+    }
+}
