@@ -34,6 +34,7 @@ pub mod auth;
 pub mod cpim;
 pub mod dialog;
 pub mod file_selector;
+pub mod g711;
 pub mod iscomposing;
 pub mod msrp;
 #[cfg(feature = "native")]

@@ -6,6 +6,7 @@
 //!
 //! Pure functions and bookkeeping: no sockets and no clock; every time is an argument.
 
+use crate::g711::{alaw_to_linear, linear_to_alaw, linear_to_ulaw, ulaw_to_linear};
 /// The RTP version of RFC 3550.
 const RTP_VERSION: u8 = 2;
 /// The fixed header's length (RFC 3550 §5.1).
@@ -150,75 +151,6 @@ impl G711 {
             G711::Pcma => out.extend(data.iter().map(|&b| alaw_to_linear(b))),
         }
     }
-}
-
-/// The μ-law bias added before finding the segment (the classic Sun reference code).
-const ULAW_BIAS: i32 = 0x84;
-/// The largest magnitude μ-law can represent once biased.
-const ULAW_CLIP: i32 = 32_635;
-
-fn linear_to_ulaw(sample: i16) -> u8 {
-    let mut pcm = i32::from(sample);
-    let sign = if pcm < 0 {
-        pcm = -pcm;
-        0x80
-    } else {
-        0
-    };
-    pcm = pcm.min(ULAW_CLIP) + ULAW_BIAS;
-    // The segment is the position of the highest set bit above bit 7 (segments 0 to 7).
-    let top_bit = 31 - pcm.leading_zeros() as i32;
-    let segment = (top_bit - 7).clamp(0, 7);
-    let mantissa = (pcm >> (segment + 3)) & 0x0F;
-    // μ-law code words go on the wire inverted.
-    !((sign | (segment << 4) | mantissa) as u8)
-}
-
-fn ulaw_to_linear(code: u8) -> i16 {
-    let u = !code;
-    let segment = i32::from((u >> 4) & 0x07);
-    let mantissa = i32::from(u & 0x0F);
-    let magnitude = (((mantissa << 3) + ULAW_BIAS) << segment) - ULAW_BIAS;
-    // The largest magnitude is 32,124, inside i16.
-    let value = if u & 0x80 != 0 { -magnitude } else { magnitude };
-    value as i16
-}
-
-/// The upper ends of the eight A-law segments of the 13-bit magnitude.
-const ALAW_SEGMENT_END: [i32; 8] = [0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF];
-
-fn linear_to_alaw(sample: i16) -> u8 {
-    let mut pcm = i32::from(sample) >> 3;
-    // Even bits go inverted on the wire (XOR 0x55); the sign bit is 1 for positive values.
-    let mask: u8 = if pcm >= 0 {
-        0xD5
-    } else {
-        pcm = -pcm - 1;
-        0x55
-    };
-    let Some(segment) = ALAW_SEGMENT_END.iter().position(|&end| pcm <= end) else {
-        return 0x7F ^ mask;
-    };
-    let shift = if segment < 2 { 1 } else { segment };
-    let code = ((segment as i32) << 4) | ((pcm >> shift) & 0x0F);
-    (code as u8) ^ mask
-}
-
-fn alaw_to_linear(code: u8) -> i16 {
-    let a = code ^ 0x55;
-    let mut t = i32::from(a & 0x0F) << 4;
-    let segment = i32::from((a & 0x70) >> 4);
-    match segment {
-        0 => t += 8,
-        1 => t += 0x108,
-        _ => {
-            t += 0x108;
-            t <<= segment - 1;
-        }
-    }
-    // The largest magnitude is 32,256, inside i16.
-    let value = if a & 0x80 != 0 { t } else { -t };
-    value as i16
 }
 
 // ---------------------------------------------------------------------------------------

@@ -52,19 +52,7 @@ impl MediaSession {
         if h.payload_type != p.pt {
             return (Vec::new(), None);
         }
-        let recording = st.recorder.is_some() && !st.on_hold();
-        if recording {
-            if st.to_browser.tap.is_none() {
-                st.to_browser.tap = PcmTap::new(p.codec).ok();
-            }
-            let mut pcm = Vec::new();
-            if let Some(tap) = st.to_browser.tap.as_mut() {
-                tap.tap(&pkt.payload, &mut pcm);
-            }
-            if let Some(r) = st.recorder.as_mut() {
-                r.push(Leg::B, &pcm);
-            }
-        }
+        st.record(Leg::B, p.codec, &pkt.payload);
         if !st.to_browser_open() {
             return (Vec::new(), None);
         }
@@ -121,18 +109,7 @@ impl MediaSession {
         let Some(dest) = st.latched.or(p.remote) else {
             return (Vec::new(), None);
         };
-        if st.recorder.is_some() && !st.on_hold() {
-            if st.to_sip.tap.is_none() {
-                st.to_sip.tap = PcmTap::new(Codec::Opus).ok();
-            }
-            let mut pcm = Vec::new();
-            if let Some(tap) = st.to_sip.tap.as_mut() {
-                tap.tap(&pkt.payload, &mut pcm);
-            }
-            if let Some(r) = st.recorder.as_mut() {
-                r.push(Leg::A, &pcm);
-            }
-        }
+        st.record(Leg::A, Codec::Opus, &pkt.payload);
         if !st.to_sip_open() {
             return (Vec::new(), None);
         }
@@ -160,15 +137,8 @@ impl MediaSession {
                 payload = tone;
             }
             let header = st.to_sip.header(p.pt, ts, false);
-            let Ok(raw) = (Packet { header, payload }).marshal() else {
+            let Some(wire) = st.seal(Packet { header, payload }) else {
                 continue;
-            };
-            let wire = match st.srtp.as_mut() {
-                Some(s) => match s.protect_rtp(&raw) {
-                    Ok(b) => b.to_vec(),
-                    Err(_) => continue,
-                },
-                None => raw.to_vec(),
             };
             st.stats_from_sip.on_sent(wire.len());
             out.push(wire);
@@ -300,19 +270,11 @@ impl MediaSession {
         let mut out = Vec::new();
         for (marker, _offset, payload) in events {
             let header = st.to_sip.header(te, ts, marker);
-            let Ok(raw) = (Packet {
+            let Some(wire) = st.seal(Packet {
                 header,
                 payload: bytes::Bytes::copy_from_slice(&payload),
-            })
-            .marshal() else {
+            }) else {
                 continue;
-            };
-            let wire = match st.srtp.as_mut() {
-                Some(s) => match s.protect_rtp(&raw) {
-                    Ok(b) => b.to_vec(),
-                    Err(_) => continue,
-                },
-                None => raw.to_vec(),
             };
             out.push(wire);
         }
@@ -344,6 +306,39 @@ fn dual_tone(digit: char) -> Option<(f64, f64)> {
     let rows = [697.0, 770.0, 852.0, 941.0];
     let cols = [1209.0, 1336.0, 1477.0, 1633.0];
     Some((*rows.get(row)?, *cols.get(col)?))
+}
+
+impl State {
+    /// Feeds the recording (when on and not on hold) with a packet's audio from `leg`,
+    /// decoded through that direction's tap.
+    fn record(&mut self, leg: Leg, codec: Codec, payload: &[u8]) {
+        if self.recorder.is_none() || self.on_hold() {
+            return;
+        }
+        let tap = match leg {
+            Leg::A => &mut self.to_sip.tap,
+            Leg::B => &mut self.to_browser.tap,
+        };
+        if tap.is_none() {
+            *tap = PcmTap::new(codec).ok();
+        }
+        let mut pcm = Vec::new();
+        if let Some(t) = tap.as_mut() {
+            t.tap(payload, &mut pcm);
+        }
+        if let Some(r) = self.recorder.as_mut() {
+            r.push(leg, &pcm);
+        }
+    }
+
+    /// A packet for the SIP leg on the wire: marshalled, and protected when SRTP is on.
+    fn seal(&mut self, packet: Packet) -> Option<Vec<u8>> {
+        let raw = packet.marshal().ok()?;
+        match self.srtp.as_mut() {
+            Some(s) => s.protect_rtp(&raw).ok().map(|b| b.to_vec()),
+            None => Some(raw.to_vec()),
+        }
+    }
 }
 
 #[cfg(test)]
