@@ -138,6 +138,18 @@ export interface SessionInfo {
   on_hold_by_remote: boolean;
   /** Either of the two. */
   on_hold: boolean;
+  /** The negotiated audio codec (`opus`, `PCMU`...), from the SDP in effect; `null` without audio. */
+  audio_codec: string | null;
+  /** Its clock rate in Hz. */
+  audio_sample_rate: number | null;
+  /** Our audio address and port as our SDP says (a WebRTC offer's is often `0.0.0.0`/9: ICE decides). */
+  audio_local_rtp_address: string | null;
+  audio_local_rtp_port: number | null;
+  /** The peer's audio address and port as its SDP says. */
+  audio_remote_rtp_address: string | null;
+  audio_remote_rtp_port: number | null;
+  /** Both sides speak secure RTP (DTLS-SRTP or SDES). */
+  audio_srtp_active: boolean;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -577,6 +577,28 @@ impl SIPApplication {
             JsValue::from_bool(s.on_hold_by_remote()),
         );
         set("on_hold", JsValue::from_bool(s.on_hold()));
+        // The seed's audio attributes, from the SDP in effect (null without audio).
+        let opt_str = |v: Option<String>| v.map_or(JsValue::NULL, |v| JsValue::from_str(&v));
+        set("audio_codec", opt_str(s.audio_codec()));
+        set(
+            "audio_sample_rate",
+            s.audio_sample_rate()
+                .map_or(JsValue::NULL, |r| JsValue::from_f64(f64::from(r))),
+        );
+        for (prefix, addr) in [
+            ("local", s.audio_local_rtp()),
+            ("remote", s.audio_remote_rtp()),
+        ] {
+            let (host, port) = addr.map_or((JsValue::NULL, JsValue::NULL), |(h, p)| {
+                (JsValue::from_str(&h), JsValue::from_f64(f64::from(p)))
+            });
+            set(&format!("audio_{prefix}_rtp_address"), host);
+            set(&format!("audio_{prefix}_rtp_port"), port);
+        }
+        set(
+            "audio_srtp_active",
+            JsValue::from_bool(s.audio_srtp_active()),
+        );
         o.into()
     }
 

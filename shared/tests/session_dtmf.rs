@@ -446,6 +446,21 @@ fn incoming_infos_are_answered_by_what_they_carry() {
 }
 
 #[test]
+fn audio_attributes_come_from_the_sdp_in_effect() {
+    let (ua, id, _) = scripted_call();
+    let s = ua.session(id).expect("the session");
+    assert_eq!(s.audio_codec().as_deref(), Some("PCMU"));
+    assert_eq!(s.audio_sample_rate(), Some(8000));
+    assert_eq!(s.audio_remote_rtp(), Some(("192.0.2.2".to_string(), 4000)));
+    let (local_host, local_port) = s.audio_local_rtp().expect("our audio address");
+    assert!(
+        !local_host.is_empty() && local_port > 0,
+        "{local_host}:{local_port}"
+    );
+    assert!(!s.audio_srtp_active(), "plain RTP/AVP on the peer's side");
+}
+
+#[test]
 fn queued_digits_wait_for_each_final_response() {
     let (mut ua, id, _) = scripted_call();
     for d in ['1', 'b', '#'] {
@@ -555,7 +570,7 @@ fn info_408_and_timeout_end_the_session_with_a_bye() {
 
 #[test]
 fn a_browser_call_with_webrtc_sdp_has_audio_for_dtmf() {
-    const WEBRTC: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 126\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:126 telephone-event/8000\r\na=sendrecv\r\na=rtcp-mux\r\n";
+    const WEBRTC: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\na=fingerprint:sha-256 AB:CD\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 126\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:126 telephone-event/8000\r\na=sendrecv\r\na=rtcp-mux\r\n";
     let mut ua =
         UserAgent::new(AccountConfig::new("alice@example.com", "secret"), 12).expect("valid");
     let id = ua
@@ -565,6 +580,10 @@ fn a_browser_call_with_webrtc_sdp_has_audio_for_dtmf() {
     ua.handle_input(T0, &answer(&invite, 200, Some(WEBRTC)).to_bytes());
     drain(&mut ua);
     assert!(ua.session(id).is_some_and(|s| s.has_audio()));
+    let s = ua.session(id).expect("the session");
+    assert!(s.audio_srtp_active(), "DTLS-SRTP on both sides");
+    assert_eq!(s.audio_codec().as_deref(), Some("opus"));
+    assert_eq!(s.audio_sample_rate(), Some(48000));
     ua.send_dtmf(T0, id, '9').expect("audio in effect");
     let info = drain(&mut ua).0.remove(0);
     assert_eq!(info.method(), Some("INFO"));

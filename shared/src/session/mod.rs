@@ -18,6 +18,7 @@
 //! accept, reject, in-dialog requests), `reinvite` (hold, unhold, the peer's re-offers,
 //! glare), `media` (the descriptions) and `info` (DTMF and recording control by INFO).
 
+mod audio;
 mod desktop;
 mod incoming;
 mod info;
