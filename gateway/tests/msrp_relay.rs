@@ -28,18 +28,57 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// A gateway with its MSRP TCP listener on a free loopback port, and that address.
-fn start_relay() -> (Gateway, SocketAddr, tempfile::TempDir) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A free port on loopback.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
-        .port();
+        .port()
+}
+
+/// Writes `msrp.toml` in `dir` putting the relay's TCP listener (and the TLS one, when
+/// given) on these loopback ports; its path, for `--config`.
+fn msrp_config(dir: &std::path::Path, tcp: u16, tls: Option<u16>) -> String {
+    let cfg = dir.join("msrp.toml");
+    let mut text = format!("[msrp]\ntcp = \"127.0.0.1:{tcp}\"\n");
+    if let Some(tls) = tls {
+        text.push_str(&format!("tls = \"127.0.0.1:{tls}\"\n"));
+    }
+    std::fs::write(&cfg, text).expect("config");
+    cfg.to_string_lossy().to_string()
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// A gateway with its MSRP TCP listener on a free loopback port, and that address.
+fn start_relay() -> (Gateway, SocketAddr, tempfile::TempDir) {
+    let port = free_port();
     let dir = tempfile::tempdir().expect("temp dir");
-    let cfg = dir.path().join("msrp.toml");
-    std::fs::write(&cfg, format!("[msrp]\ntcp = \"127.0.0.1:{port}\"\n")).expect("config");
-    let cfg = cfg.to_string_lossy().to_string();
-    let gw = start_with(&["--config", &cfg]);
-    (gw, SocketAddr::from(([127, 0, 0, 1], port)), dir)
+    let gw = start_with(&["--config", &msrp_config(dir.path(), port, None)]);
+    (gw, loopback(port), dir)
+}
+
+/// A client over TLS to the relay's TLS listener `tls` (through the suite's shim: plain TCP
+/// in, TLS to the gateway, trusting the certificate `cert`, so the same client code
+/// serves), authenticated as `user`: its connection and its `msrps` relay URI.
+async fn tls_client(
+    cert: &std::path::Path,
+    tls: SocketAddr,
+    user: &str,
+    password: &str,
+) -> (Conn, Uri) {
+    let shim = common::tls::shim("127.0.0.1", tls, cert).await;
+    let mut c = Conn::tcp(shim, user).await;
+    let uri = c
+        .auth(&format!("msrps://{tls};tcp"), user, password)
+        .await
+        .expect("authenticates over TLS")
+        .remove(0);
+    assert_eq!(uri.to_string().split("://").next(), Some("msrps"));
+    assert_eq!(uri.port, Some(tls.port()));
+    (c, uri)
 }
 
 /// Bytes from the network, or the end of the connection.
@@ -404,35 +443,11 @@ async fn msrp_chat_and_a_5_mb_file_through_the_relay() {
 /// URI on that listener, and chats with a client over plain TCP through the relay.
 #[tokio::test]
 async fn msrp_over_tls_gets_an_msrps_path_and_chats_with_a_tcp_client() {
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port()
-    };
-    let (tcp, tls) = (free(), free());
+    let (tcp, tls) = (free_port(), free_port());
     let dir = tempfile::tempdir().expect("temp dir");
-    let cfg = dir.path().join("msrp.toml");
-    std::fs::write(
-        &cfg,
-        format!("[msrp]\ntcp = \"127.0.0.1:{tcp}\"\ntls = \"127.0.0.1:{tls}\"\n"),
-    )
-    .expect("config");
-    let cfg = cfg.to_string_lossy().to_string();
-    let gw = start_with(&["--config", &cfg]);
-    let relay = SocketAddr::from(([127, 0, 0, 1], tcp));
-    let tls_addr = SocketAddr::from(([127, 0, 0, 1], tls));
-    // Alice speaks TLS through the suite's shim (plain TCP in, TLS to the gateway, trusting
-    // its certificate), so the same client code serves.
-    let shim = common::tls::shim("127.0.0.1", tls_addr, &gw.data.join("cert.pem")).await;
-    let mut a = Conn::tcp(shim, "alice").await;
-    let ra = a
-        .auth(&format!("msrps://{tls_addr};tcp"), "alice", "secret")
-        .await
-        .expect("alice authenticates over TLS")
-        .remove(0);
-    assert_eq!(ra.to_string().split("://").next(), Some("msrps"));
-    assert_eq!(ra.port, Some(tls));
+    let gw = start_with(&["--config", &msrp_config(dir.path(), tcp, Some(tls))]);
+    let relay = loopback(tcp);
+    let (a, ra) = tls_client(&gw.data.join("cert.pem"), loopback(tls), "alice", "secret").await;
     let mut b = Conn::tcp(relay, "bob").await;
     let rb = b
         .auth(&relay_uri(relay), "bob", "bobpass")
@@ -692,44 +707,29 @@ async fn msrp_between_two_relays() {
 /// certificate through `trusted.pem`) reaches her over TLS.
 #[tokio::test]
 async fn msrp_between_two_relays_over_tls() {
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port()
-    };
-    let config = |dir: &std::path::Path, tcp: u16, tls: u16| {
-        let cfg = dir.join("msrp.toml");
-        std::fs::write(
-            &cfg,
-            format!("[msrp]\ntcp = \"127.0.0.1:{tcp}\"\ntls = \"127.0.0.1:{tls}\"\n"),
-        )
-        .expect("config");
-        cfg.to_string_lossy().to_string()
-    };
     let dir1 = tempfile::tempdir().expect("temp dir");
-    let tls1 = free();
-    let cfg1 = config(dir1.path(), free(), tls1);
-    let gw1 = start_with(&["--config", &cfg1]);
+    let tls1 = free_port();
+    let gw1 = start_with(&[
+        "--config",
+        &msrp_config(dir1.path(), free_port(), Some(tls1)),
+    ]);
     let dir2 = tempfile::tempdir().expect("temp dir");
     let data2 = dir2.path().join("data");
     common::add_user(&data2, "alice", "secret");
     common::add_user(&data2, "bob", "bobpass");
     std::fs::copy(gw1.data.join("cert.pem"), data2.join("trusted.pem")).expect("trust gw1");
-    let tcp2 = free();
-    let cfg2 = config(dir2.path(), tcp2, free());
+    let tcp2 = free_port();
+    let cfg2 = msrp_config(dir2.path(), tcp2, Some(free_port()));
     let gw2 = common::restart_with(dir2, data2, "127.0.0.1", false, &["--config", &cfg2]);
 
-    let tls1_addr = SocketAddr::from(([127, 0, 0, 1], tls1));
-    let shim = common::tls::shim("127.0.0.1", tls1_addr, &gw1.data.join("cert.pem")).await;
-    let mut a = Conn::tcp(shim, "alice").await;
-    let ra = a
-        .auth(&format!("msrps://{tls1_addr};tcp"), "alice", "secret")
-        .await
-        .expect("alice authenticates over TLS")
-        .remove(0);
-    assert_eq!(ra.port, Some(tls1));
-    let relay2 = SocketAddr::from(([127, 0, 0, 1], tcp2));
+    let (a, ra) = tls_client(
+        &gw1.data.join("cert.pem"),
+        loopback(tls1),
+        "alice",
+        "secret",
+    )
+    .await;
+    let relay2 = loopback(tcp2);
     let mut b = Conn::tcp(relay2, "bob").await;
     let rb = b
         .auth(&relay_uri(relay2), "bob", "bobpass")
