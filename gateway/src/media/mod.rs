@@ -378,11 +378,7 @@ impl MediaRelay {
         let Ok(parsed) = sdp::parse(msg.body) else {
             return Some((dest, bytes));
         };
-        let needed = matches!(
-            (sdp::flavor(&parsed), Side::of(&dest)),
-            (Some(sdp::Flavor::WebRtc), Side::Sip) | (Some(sdp::Flavor::Plain), Side::Browser)
-        );
-        if !needed {
+        if !Side::of(&dest).needs_rewrite(&parsed) {
             return Some((dest, bytes));
         }
         let s = {

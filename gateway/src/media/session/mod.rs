@@ -60,6 +60,16 @@ impl Side {
         }
     }
 
+    /// Whether SDP going to this side must be rewritten: it is of the other flavor than
+    /// the side speaks (WebRTC SDP to a SIP hop, plain SDP to a browser). The one rule that
+    /// starts an anchored call and picks which messages a call's worker rewrites.
+    pub fn needs_rewrite(self, sdp: &sipsimple::sdp::SessionDescription) -> bool {
+        matches!(
+            (sdp::flavor(sdp), self),
+            (Some(Flavor::WebRtc), Side::Sip) | (Some(Flavor::Plain), Side::Browser)
+        )
+    }
+
     fn other(self) -> Side {
         match self {
             Side::Browser => Side::Sip,
@@ -512,11 +522,7 @@ impl MediaSession {
             return Ok(Some(c.clone()));
         }
         let parsed = sdp::parse(body).map_err(|e| e.to_string())?;
-        let needed = matches!(
-            (sdp::flavor(&parsed), to),
-            (Some(Flavor::WebRtc), Side::Sip) | (Some(Flavor::Plain), Side::Browser)
-        );
-        if !needed {
+        if !to.needs_rewrite(&parsed) {
             return Ok(None);
         }
         let text = String::from_utf8_lossy(body).into_owned();
