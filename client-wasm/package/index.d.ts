@@ -1112,3 +1112,9 @@ export function filterCandidates(sdp: string, keep: (candidate: string) => boole
 
 /** A `candidateFilter` keeping only loopback candidates (127.0.0.0/8 and ::1). */
 export function loopbackOnly(candidate: string): boolean;
+
+// ---------------------------------------------------------------------------------------
+// The seed's managers: AccountManager / Account / SessionManager / Session (managers.js)
+// ---------------------------------------------------------------------------------------
+
+export * from './managers.js';

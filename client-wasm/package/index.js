@@ -8,3 +8,6 @@
 export { default, initSync, SIPApplication } from './sipsimple_wasm.js';
 // The WebRTC side of audio calls (hand-written, no dependency on the glue): media.js.
 export { BrowserMedia, filterCandidates, loopbackOnly } from './media.js';
+// The seed's AccountManager / Account / SessionManager / Session objects over the two above,
+// with accounts saved in localStorage (hand-written: managers.js).
+export { AccountManager, Account, SessionManager, Session, DEFAULT_STORAGE_KEY } from './managers.js';

@@ -26,6 +26,8 @@ const FILES: &[&str] = &[
     "index.js",
     "index.d.ts",
     "media.js",
+    "managers.js",
+    "managers.d.ts",
     "sipsimple_wasm.js",
     "sipsimple_wasm.d.ts",
     "sipsimple_wasm_bg.wasm",
@@ -51,7 +53,14 @@ pub fn pack() -> Result<PathBuf> {
     if raw.exists() {
         std::fs::remove_file(&raw).map_err(|e| format!("{}: {e}", raw.display()))?;
     }
-    for file in ["index.js", "index.d.ts", "media.js", "README.md"] {
+    for file in [
+        "index.js",
+        "index.d.ts",
+        "media.js",
+        "managers.js",
+        "managers.d.ts",
+        "README.md",
+    ] {
         copy(&sources.join(file), &stage.join(file))?;
     }
     let manifest = read(&sources.join("package.json"))?;

@@ -222,6 +222,7 @@ fn e2e() -> Result {
         .env("SIPSIMPLE_GATEWAY_BIN", &gateway)
         .env("SIPSIMPLE_WEB_DIR", root().join("web"))
         .env("SIPSIMPLE_VITE_DIST", root().join("tests/vite-app/dist"))
+        .env("SIPSIMPLE_NPM_PACKAGE", target_dir().join("npm/package"))
         .env("CHROMIUM", "/usr/bin/chromium");
     run(&mut cmd)
 }

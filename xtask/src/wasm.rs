@@ -51,8 +51,15 @@ pub fn bindgen(built: &Path, out_dir: &Path, extra: &[&str]) -> Result<PathBuf> 
     let bindgen = find_wasm_bindgen(&version).ok_or_else(|| {
         format!("wasm-bindgen {version} not found: run `cargo xtask setup --for run` first")
     })?;
+    // The name section (function names for stack traces) is 40% of the module; browsers
+    // and users get the module without it, and without the producers section.
     run(command(&bindgen)
-        .args(["--target", "web"])
+        .args([
+            "--target",
+            "web",
+            "--remove-name-section",
+            "--remove-producers-section",
+        ])
         .args(extra)
         .arg("--out-dir")
         .arg(out_dir)

@@ -48,3 +48,27 @@ export type UnionChecks = [
   Expect<NotificationNamed<'SIPAccountRegistrationDidSucceed'>['sender'] extends { type: 'Account' } ? true : false>,
   Expect<Notification['name'] extends string ? true : false>,
 ];
+
+// The seed's managers (managers.d.ts): the overloads narrow notifications by name, and the
+// objects' members have the declared types. Never called.
+import { AccountManager, SessionManager } from '@sipsimple/client';
+import type { Account, Session, SessionEndReason } from '@sipsimple/client';
+export async function managersCheck(): Promise<string> {
+  const accounts = new AccountManager({ storageKey: 'check' });
+  accounts.on('SIPAccountRegistrationDidSucceed', (n) => {
+    const expires: number = n.data.expires;
+    const who: string | undefined = n.account?.id;
+    void expires; void who;
+  });
+  accounts.on('SIPAccountManagerDidAddAccount', (n) => { const added: Account = n.data.account; void added; });
+  const account: Account = await accounts.addAccount({ id: 'a@b.example', server: 'wss://b.example/ws' });
+  account.enabled = false;
+  await account.save();
+  const sessions = new SessionManager(accounts, { media: false });
+  const session: Session = await sessions.connect('sip:c@b.example', { audio: false, chat: true });
+  session.on('SIPSessionDidFail', (n) => { const code: number = n.data.code; void code; });
+  session.addObserver('SIPSessionGotDTMF', session, (n) => { const d: string = n.data.digit; void d; });
+  const reason: SessionEndReason | null = session.endReason;
+  void reason;
+  return session.state;
+}
