@@ -229,7 +229,16 @@ impl Registrar {
         if list.is_empty() {
             self.bindings.remove(&user);
         }
-        self.ok(now, req, user, granted, contact_hosts, done)
+        let mut outcome = self.ok(now, req, user, granted, contact_hosts, done);
+        if let Outcome::Registered { response, .. } = &mut outcome {
+            if granted > 0 && outbound_flow(source, req) {
+                // RFC 5626 §6: the binding is this WebSocket flow, so the UA may count on
+                // it: when the flow drops it reconnects and registers again, and its dialogs
+                // go on (in-dialog requests find the new flow by the contact's host).
+                response.push_header("Require", "outbound");
+            }
+        }
+        outcome
     }
 
     /// The 200 OK with every current contact and its remaining lifetime (§10.3 step 8).
@@ -326,6 +335,22 @@ impl Registrar {
         });
         self.digest.expire(now);
     }
+}
+
+/// A REGISTER over a WebSocket from a UA that does RFC 5626 outbound: `Supported: outbound`
+/// and a Contact with `+sip.instance` and `reg-id` (§4.2).
+fn outbound_flow(source: &Dest, req: &Message) -> bool {
+    let ws = matches!(source.transport, TransportKind::Ws | TransportKind::Wss);
+    let supported = req
+        .header_values("Supported")
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case("outbound"));
+    let instance = req.header_values("Contact").iter().any(|c| {
+        NameAddr::parse(c).is_ok_and(|c| {
+            c.param("+sip.instance").flatten().is_some() && c.param("reg-id").flatten().is_some()
+        })
+    });
+    ws && supported && instance
 }
 
 #[cfg(test)]

@@ -294,3 +294,41 @@ fn expired_nonce_with_right_password_is_stale() {
     );
     assert!(challenge(&r.handle(then, &ws(1), &req, Some(&alice()))).stale);
 }
+
+/// RFC 5626 §6: a WebSocket REGISTER with `Supported: outbound`, `+sip.instance` and `reg-id`
+/// gets `Require: outbound` (the UA then keeps its dialogs across a drop of the flow); one
+/// without them, or over another transport, does not.
+#[test]
+fn outbound_registrations_get_require_outbound() {
+    let outbound = |text: &str| {
+        text.replace(
+            &format!("Contact: {CONTACT}\r\n"),
+            "Supported: path, outbound\r\nContact: <sip:abcdefgh@k3j2h1.invalid;transport=ws;ob>\
+         ;+sip.instance=\"<urn:uuid:00000000-0000-4000-8000-000000000001>\";reg-id=1\r\n",
+        )
+    };
+    let registered = |source: &Dest, rewrite: bool| {
+        let mut r = Registrar::new(DOMAIN);
+        let now = t0();
+        let to = format!("alice@{DOMAIN}");
+        let fix = |m: Message| {
+            let text = String::from_utf8_lossy(&m.to_bytes()).into_owned();
+            let text = if rewrite { outbound(&text) } else { text };
+            Message::parse(text.as_bytes()).expect("valid REGISTER")
+        };
+        let first = r.handle(now, source, &fix(register(&to, Some("600"), None)), None);
+        let c = challenge(&first);
+        let req = fix(register(
+            &to,
+            Some("600"),
+            Some(answer(&c, "alice", "secret")),
+        ));
+        let o = r.handle(now, source, &req, Some(&alice()));
+        assert_eq!(response(&o).code(), Some(200), "{o:?}");
+        response(&o).header_values("Require").join(",")
+    };
+    assert_eq!(registered(&ws(1), true), "outbound");
+    assert_eq!(registered(&ws(1), false), "");
+    let tcp = Dest::new(TransportKind::Tcp, "127.0.0.1", 5060).with_flow(2);
+    assert_eq!(registered(&tcp, true), "");
+}
