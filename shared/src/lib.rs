@@ -53,6 +53,7 @@ pub mod stream;
 pub mod time;
 pub mod transaction;
 pub mod ua;
+pub mod vec_map;
 
 pub use notification::{Event, Notification, Originator, Sender, SessionState};
 pub use time::Time;

@@ -34,8 +34,9 @@
 //! assert_eq!(seen.borrow().len(), 1);
 //! ```
 
+use crate::vec_map::VecMap;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
 
@@ -114,8 +115,8 @@ impl Shared {
 /// queues of the shell.
 pub struct NotificationCenter {
     shared: Rc<RefCell<Shared>>,
-    subscriptions: BTreeMap<ObserverToken, Subscription>,
-    queues: BTreeMap<String, VecDeque<Notification>>,
+    subscriptions: VecMap<ObserverToken, Subscription>,
+    queues: VecMap<String, VecDeque<Notification>>,
 }
 
 impl fmt::Debug for NotificationCenter {
@@ -139,8 +140,8 @@ impl NotificationCenter {
     pub fn new() -> NotificationCenter {
         NotificationCenter {
             shared: Rc::new(RefCell::new(Shared::default())),
-            subscriptions: BTreeMap::new(),
-            queues: BTreeMap::new(),
+            subscriptions: VecMap::new(),
+            queues: VecMap::new(),
         }
     }
 
@@ -189,7 +190,7 @@ impl NotificationCenter {
     ) -> ObserverToken {
         self.apply_requests();
         let token = self.shared.borrow_mut().token();
-        self.queues.entry(queue.to_string()).or_default();
+        self.queues.get_or_default(queue.to_string());
         self.subscriptions.insert(
             token,
             Subscription {
@@ -277,8 +278,7 @@ impl NotificationCenter {
             match &mut subscription.target {
                 Target::Queue(name) => {
                     self.queues
-                        .entry(name.clone())
-                        .or_default()
+                        .get_or_default(name.clone())
                         .push_back(notification.clone());
                 }
                 Target::Closure(slot) => {
@@ -312,7 +312,7 @@ impl NotificationCenter {
         };
         for (token, subscription) in added {
             if let Target::Queue(name) = &subscription.target {
-                self.queues.entry(name.clone()).or_default();
+                self.queues.get_or_default(name.clone());
             }
             self.subscriptions.insert(token, subscription);
         }

@@ -10,8 +10,8 @@ use super::header::{ByteRange, FailureReport};
 use super::message::{new_tid, Flag, Frame, Header, Method};
 use super::uri::Uri;
 use crate::rng::Rng;
+use crate::vec_map::VecMap;
 use core::fmt;
-use std::collections::BTreeMap;
 
 /// Default chunk size of [`ChunkSender`], in bytes: small enough that a short message
 /// never waits long behind a file transfer on the same connection.
@@ -431,7 +431,7 @@ impl Partial {
 pub struct Reassembler {
     max_message_size: usize,
     max_messages: usize,
-    messages: BTreeMap<String, Partial>,
+    messages: VecMap<String, Partial>,
 }
 
 impl Reassembler {
@@ -443,7 +443,7 @@ impl Reassembler {
         Reassembler {
             max_message_size,
             max_messages: Reassembler::DEFAULT_MAX_MESSAGES,
-            messages: BTreeMap::new(),
+            messages: VecMap::new(),
         }
     }
 
@@ -512,7 +512,7 @@ impl Reassembler {
                 limit: self.max_messages,
             });
         }
-        let p = self.messages.entry(message_id()).or_default();
+        let p = self.messages.get_or_default(message_id());
         let inconsistent = match (p.total, total) {
             (Some(t0), Some(t)) => t0 != t,
             (None, Some(t)) => p.max_end() > t,

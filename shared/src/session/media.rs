@@ -8,7 +8,7 @@
 use crate::offer_answer::{Codec, LocalCapabilities, MediaCapabilities};
 use crate::rng::Rng;
 use crate::sdp::{Connection, Direction, MediaDescription, MediaType, Origin, SessionDescription};
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 /// The descriptions of one session.
 #[derive(Debug, Clone, Default)]
@@ -74,7 +74,7 @@ impl Media {
         &self,
         offer: &str,
         local_hold: bool,
-        new_lines: &BTreeMap<usize, MediaDescription>,
+        new_lines: &VecMap<usize, MediaDescription>,
     ) -> Option<String> {
         let offer = parse(offer)?;
         let mut sd = self.local_sd()?;
@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(dirs(&held), [Direction::SendOnly]);
         assert!(offer_holds(&held));
         // The peer answers a hold with recvonly; we hold, so we send only.
-        let none = BTreeMap::new();
+        let none = VecMap::new();
         let answer = m.answer_offer(&held, false, &none).expect("same m-lines");
         assert_eq!(dirs(&answer), [Direction::RecvOnly]);
         let answer = m.answer_offer(&held, true, &none).expect("same m-lines");

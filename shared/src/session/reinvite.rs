@@ -255,7 +255,7 @@ impl Session {
             return Some((offer, None));
         }
         let offer = String::from_utf8_lossy(&req.body).into_owned();
-        let none = std::collections::BTreeMap::new();
+        let none = crate::vec_map::VecMap::new();
         let answer = self
             .media
             .answer_offer(&offer, self.on_hold_by_local, &none)?;

@@ -19,7 +19,7 @@ use crate::stream::{MediaStream, MediaStreamRegistry, StreamConfig, StreamEvent}
 use crate::time::Time;
 use crate::transaction::TransactionId;
 use crate::ua::{Ctx, Error, ALLOW};
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 /// A stream on one m-line.
 #[derive(Debug)]
@@ -621,7 +621,7 @@ impl Session {
             self.proposal = Some(p);
             return self.reject_proposal(ctx, now);
         };
-        let mut lines = BTreeMap::new();
+        let mut lines = VecMap::new();
         let mut streams = Vec::new();
         for (i, t) in &p.added {
             if !accept.contains(t)

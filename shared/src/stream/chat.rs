@@ -21,9 +21,10 @@ use crate::notification::Event;
 use crate::rng::Rng;
 use crate::sdp::MediaDescription;
 use crate::time::Time;
+use crate::vec_map::VecMap;
 use core::fmt;
 use core::num::NonZeroU32;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 /// The media types a chat stream takes (its `a=accept-types`).
 pub const CHAT_ACCEPT_TYPES: &[&str] = &[
@@ -171,7 +172,7 @@ pub struct ChatEngine {
     composer: ComposingState,
     receiver: ComposingReceiver,
     /// Message-IDs of our composing indications, which report nothing.
-    indications: BTreeSet<String>,
+    indications: VecMap<String, ()>,
     /// The time of the latest call, for events found while draining.
     now: Time,
     ended: bool,
@@ -188,7 +189,7 @@ impl ChatEngine {
             session: None,
             queue: VecDeque::new(),
             out: VecDeque::new(),
-            indications: BTreeSet::new(),
+            indications: VecMap::new(),
             now: Time::default(),
             ended: false,
         }
@@ -429,7 +430,7 @@ impl ChatEngine {
         let id = session
             .send_bytes(now, opts, body)
             .map_err(ChatError::Send)?;
-        self.indications.insert(id.clone());
+        self.indications.insert(id.clone(), ());
         self.pump(now);
         Ok(Some(id))
     }
@@ -500,14 +501,14 @@ impl ChatEngine {
     fn on_session_event(&mut self, e: SessionEvent) {
         // Our composing indications report nothing; their ids are dropped here.
         match e {
-            SessionEvent::Sent { message_id } if !self.indications.remove(&message_id) => {
+            SessionEvent::Sent { message_id } if self.indications.remove(&message_id).is_none() => {
                 self.notify(Event::ChatStreamDidSendMessage { message_id });
             }
             SessionEvent::Delivered {
                 message_id,
                 code,
                 reason,
-            } if !self.indications.remove(&message_id) => {
+            } if self.indications.remove(&message_id).is_none() => {
                 self.notify(Event::ChatStreamDidDeliverMessage {
                     message_id,
                     code,
@@ -518,7 +519,7 @@ impl ChatEngine {
                 message_id,
                 code,
                 reason,
-            } if !self.indications.remove(&message_id) => {
+            } if self.indications.remove(&message_id).is_none() => {
                 self.notify(Event::ChatStreamDidNotDeliverMessage {
                     message_id,
                     code,

@@ -18,8 +18,9 @@ use crate::msrp::session::{Output, SessionEvent};
 use crate::msrp::{MsrpSession, Role, SendError, SendOptions, SessionConfig, Uri};
 use crate::notification::Event;
 use crate::time::Time;
+use crate::vec_map::VecMap;
 use core::fmt;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 pub use crate::file_selector::{safe_file_name, MAX_SAFE_NAME_LEN};
 
@@ -169,7 +170,7 @@ pub struct FileTransferEngine {
     /// Bytes hashed, from the start.
     hashed: u64,
     /// Out-of-order chunks waiting for the hash, by offset.
-    pending: BTreeMap<u64, Vec<u8>>,
+    pending: VecMap<u64, Vec<u8>>,
     pending_bytes: usize,
     hash_lost: bool,
     /// Bytes transferred (acknowledged when sending, received when receiving).
@@ -192,7 +193,7 @@ impl FileTransferEngine {
             message_id: None,
             offset: 0,
             hashed: 0,
-            pending: BTreeMap::new(),
+            pending: VecMap::new(),
             pending_bytes: 0,
             hash_lost: false,
             transferred: 0,

@@ -66,9 +66,10 @@ use super::uri::Uri;
 use crate::rng::Rng;
 use crate::sdp::Setup;
 use crate::time::Time;
+use crate::vec_map::VecMap;
 use core::fmt;
 use core::time::Duration;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// How long a SEND waits for its transaction response (RFC 4975 §7.1.1).
 pub const DEFAULT_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -474,8 +475,8 @@ pub struct MsrpSession {
     outgoing: Vec<Outgoing>,
     /// Round-robin position among `outgoing`, so messages interleave.
     cursor: usize,
-    transactions: BTreeMap<String, Transaction>,
-    incoming: BTreeMap<String, Incoming>,
+    transactions: VecMap<String, Transaction>,
+    incoming: VecMap<String, Incoming>,
     /// Incoming message ids refused, with the code, oldest first.
     refused: VecDeque<(String, u16)>,
     bound: bool,
@@ -498,8 +499,8 @@ impl MsrpSession {
             out: VecDeque::new(),
             outgoing: Vec::new(),
             cursor: 0,
-            transactions: BTreeMap::new(),
-            incoming: BTreeMap::new(),
+            transactions: VecMap::new(),
+            incoming: VecMap::new(),
             refused: VecDeque::new(),
             bound: false,
             closed: false,

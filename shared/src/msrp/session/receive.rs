@@ -18,7 +18,7 @@ impl MsrpSession {
     /// message is delivered chunk by chunk only: its [`SessionEvent::MessageReceived`] has
     /// no body.
     pub fn resume_incoming(&mut self, message_id: &str, prefix: u64, total: Option<u64>) {
-        let m = self.incoming.entry(message_id.to_string()).or_default();
+        let m = self.incoming.get_or_default(message_id.to_string());
         m.buffer = None;
         m.total = m.total.or(total);
         m.ranges.insert(0, prefix);
@@ -172,7 +172,7 @@ impl MsrpSession {
         self.respond(&frame, 200);
         let data = frame.body.take().unwrap_or_default();
         let max_buffered = u64::try_from(self.cfg.max_buffered_size).unwrap_or(u64::MAX);
-        let m = self.incoming.entry(id.clone()).or_insert_with(|| Incoming {
+        let m = self.incoming.get_or_insert_with(id.clone(), || Incoming {
             buffer: Some(Vec::new()),
             ..Incoming::default()
         });
