@@ -36,6 +36,7 @@ pub mod dialog;
 pub mod file_selector;
 pub mod g711;
 pub mod iscomposing;
+pub mod mdns;
 pub mod msrp;
 #[cfg(feature = "native")]
 pub mod native;

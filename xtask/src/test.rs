@@ -123,8 +123,9 @@ fn pipeline(s: &mut Steps) -> Result {
 /// `sipsimple::native` (feature `native`): its unit tests and doctest, then inside the UDP
 /// egress guard `shared/tests/native_kamailio.rs` (Kamailio from `tests/kamailio/kamailio.cfg`
 /// and a SIPp UAS, both started by the test on loopback), `native_audio.rs` (RTP against
-/// SIPp's echo and between two drivers) and `native_msrp.rs` (chat and files over TCP), with
-/// the example binary the Kamailio suite also runs built first.
+/// SIPp's echo and between two drivers), `native_msrp.rs` (chat and files over TCP) and
+/// `native_bonjour.rs` (two Bonjour peers in a network namespace), with the example binaries
+/// the suites run built first.
 fn native_interop() -> Result {
     let native = ["-p", "sipsimple", "--features", "native", "-j2"];
     run(cargo().arg("test").args(native).args(["--lib", "native::"]))?;
@@ -141,6 +142,10 @@ fn native_interop() -> Result {
         "native_msrp",
         "--test",
         "native_desktop",
+        // Two bonjour_peer processes in a network namespace of the test's own: mDNS
+        // discovery, a call and a chat without a registrar (needs root).
+        "--test",
+        "native_bonjour",
     ];
     run(cargo()
         .arg("build")
@@ -151,6 +156,9 @@ fn native_interop() -> Result {
             "simple_outbound_call",
             "--example",
             "msrp_peer",
+            // The peer native_bonjour runs in its namespace.
+            "--example",
+            "bonjour_peer",
         ])
         .args(suites))?;
     let mut cmd = command(root().join("tests/tools/udp-egress-guard"));

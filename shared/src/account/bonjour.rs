@@ -1,15 +1,72 @@
 //! The Bonjour (peer-to-peer) account (the seed's `BonjourAccount`): a singleton with the id
-//! `bonjour@local`, a contact and an enabled flag. Only its activation lives here; the mDNS
-//! announcement belongs to the native shell.
+//! `bonjour@local`, a contact and an enabled flag. Its activation and its notifications
+//! live here; the mDNS announcement and browsing are [`crate::mdns`], driven by the native
+//! shell (`sipsimple::native::Bonjour`): a browser cannot send multicast.
 
 use super::contact::{ContactAddress, ContactUri, Credentials};
 use super::sip_account::update;
 use super::AccountEvent;
+use crate::mdns::{self, Neighbour};
 use crate::settings::{
     keys, BonjourSettings, SettingsChange, SettingsError, SettingsObject, SipAddress, Storage,
     Transport,
 };
 use crate::sip::Uri;
+use crate::ua::AccountConfig;
+use serde::Serialize;
+
+/// What the Bonjour account reports about its neighbours, with python-sipsimple's
+/// notification names (sender: the Bonjour account). Serialised as the bus serialises
+/// notifications, `{"name": ..., "data": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "name", content = "data")]
+#[allow(clippy::enum_variant_names)]
+#[non_exhaustive]
+pub enum BonjourEvent {
+    /// A neighbour announced itself (data: `neighbour`, `uri`, `display_name`, `host`, `id`).
+    BonjourAccountDidAddNeighbour(Neighbour),
+    /// A neighbour's announcement changed.
+    BonjourAccountDidUpdateNeighbour(Neighbour),
+    /// A neighbour said goodbye, or its records expired.
+    BonjourAccountDidRemoveNeighbour(Neighbour),
+    /// Discovery failed (the socket could not be opened or failed).
+    BonjourAccountDiscoveryDidFail {
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl BonjourEvent {
+    /// The notification name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BonjourEvent::BonjourAccountDidAddNeighbour(_) => "BonjourAccountDidAddNeighbour",
+            BonjourEvent::BonjourAccountDidUpdateNeighbour(_) => "BonjourAccountDidUpdateNeighbour",
+            BonjourEvent::BonjourAccountDidRemoveNeighbour(_) => "BonjourAccountDidRemoveNeighbour",
+            BonjourEvent::BonjourAccountDiscoveryDidFail { .. } => "BonjourAccountDiscoveryDidFail",
+        }
+    }
+
+    /// The neighbour it is about, if any.
+    pub fn neighbour(&self) -> Option<&Neighbour> {
+        match self {
+            BonjourEvent::BonjourAccountDidAddNeighbour(n)
+            | BonjourEvent::BonjourAccountDidUpdateNeighbour(n)
+            | BonjourEvent::BonjourAccountDidRemoveNeighbour(n) => Some(n),
+            BonjourEvent::BonjourAccountDiscoveryDidFail { .. } => None,
+        }
+    }
+}
+
+impl From<mdns::Event> for BonjourEvent {
+    fn from(e: mdns::Event) -> Self {
+        match e {
+            mdns::Event::Added(n) => BonjourEvent::BonjourAccountDidAddNeighbour(n),
+            mdns::Event::Updated(n) => BonjourEvent::BonjourAccountDidUpdateNeighbour(n),
+            mdns::Event::Removed(n) => BonjourEvent::BonjourAccountDidRemoveNeighbour(n),
+        }
+    }
+}
 
 /// The Bonjour account. There is one per [`AccountManager`](super::AccountManager).
 #[derive(Debug, Clone)]
@@ -108,6 +165,17 @@ impl BonjourAccount {
         }
     }
 
+    /// The user agent's configuration for this account: id `bonjour@local` (the sender of
+    /// its notifications and the From of its calls), its display name, no password and
+    /// no registration, and the contact's user part; sessions go straight to a neighbour's
+    /// contact URI. The shell adds the transport and the local address.
+    pub fn account_config(&self) -> AccountConfig {
+        let mut cfg = AccountConfig::new(Self::ID, "");
+        cfg.display_name = self.settings().display_name.clone();
+        cfg.contact_user = Some(self.contact.username().to_string());
+        cfg
+    }
+
     pub(crate) fn set_contact_address(&mut self, address: ContactAddress) {
         self.contact.set_address(address);
     }
@@ -122,5 +190,45 @@ impl BonjourAccount {
     pub(crate) fn update_activation(&mut self, running: bool) -> Option<AccountEvent> {
         let want = running && self.enabled();
         update(&mut self.active, want, Self::ID)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neighbour_events_have_python_sipsimple_names_and_data() {
+        let n = Neighbour {
+            neighbour: "sip:a@127.0.0.2:5060._sipuri._udp.local.".into(),
+            uri: "sip:a@127.0.0.2:5060".into(),
+            display_name: Some("A".into()),
+            host: "h".into(),
+            id: None,
+        };
+        let e = BonjourEvent::from(mdns::Event::Added(n));
+        let v = serde_json::to_value(&e).expect("serialise");
+        assert_eq!(v["name"], "BonjourAccountDidAddNeighbour");
+        assert_eq!(v["data"]["uri"], "sip:a@127.0.0.2:5060");
+        assert_eq!(v["data"]["display_name"], "A");
+        assert_eq!(e.name(), "BonjourAccountDidAddNeighbour");
+        assert_eq!(e.neighbour().map(|n| n.host.as_str()), Some("h"));
+    }
+
+    #[test]
+    fn the_user_agent_config_is_the_bonjour_id_without_password() {
+        let mut rng = crate::rng::Rng::from_seed(1);
+        let contact = ContactUri::random(&mut rng, ContactAddress::new("127.0.0.1".to_string()));
+        let mut b = BonjourAccount::with_defaults(contact);
+        b.settings.edit().display_name = Some("Me".into());
+        let _ = b.settings.save(&mut crate::settings::MemoryStorage::new());
+        let cfg = b.account_config();
+        assert_eq!(cfg.id, "bonjour@local");
+        assert_eq!(cfg.display_name.as_deref(), Some("Me"));
+        assert!(cfg.password.is_empty());
+        assert_eq!(
+            cfg.contact_user.as_deref(),
+            Some(b.contact_uri().username())
+        );
     }
 }

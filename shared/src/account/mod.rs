@@ -42,7 +42,7 @@ mod contact;
 mod manager;
 mod sip_account;
 
-pub use bonjour::BonjourAccount;
+pub use bonjour::{BonjourAccount, BonjourEvent};
 pub use contact::{ContactAddress, ContactUri, Credentials};
 pub use manager::{AccountManager, StartReport};
 pub use sip_account::{Account, Feature};

@@ -1,6 +1,8 @@
 //! The one flow to the outbound proxy: a connected UDP socket (RFC 3261 §18, one datagram
 //! per message) or a TCP connection (§18.3, messages framed by Content-Length with
-//! [`MessageRef::frame`], RFC 5626 §3.5.1 CRLF keep-alives answered).
+//! [`MessageRef::frame`], RFC 5626 §3.5.1 CRLF keep-alives answered); or, for the Bonjour
+//! account, a direct UDP socket with no proxy, each message sent where it says
+//! (`bonjour::destination`).
 
 use crate::sip::raw::{MessageRef, Status, MAX_BODY_LEN, MAX_HEAD_LEN};
 use std::io;
@@ -25,6 +27,12 @@ pub(crate) enum Flow {
         /// Bytes received and not yet framed into a message.
         pending: Vec<u8>,
     },
+    /// An unconnected socket: datagrams from anyone, each message sent to the address it
+    /// names (a neighbour's contact, a Via).
+    Direct {
+        socket: UdpSocket,
+        buf: Vec<u8>,
+    },
 }
 
 /// What one read brought.
@@ -45,6 +53,14 @@ impl Flow {
         socket.connect(proxy).await?;
         Ok(Flow::Udp {
             socket,
+            buf: vec![0; MAX_DATAGRAM],
+        })
+    }
+
+    /// An unconnected UDP socket bound to `bind`.
+    pub(crate) async fn direct(bind: SocketAddr) -> io::Result<Flow> {
+        Ok(Flow::Direct {
+            socket: UdpSocket::bind(bind).await?,
             buf: vec![0; MAX_DATAGRAM],
         })
     }
@@ -73,7 +89,7 @@ impl Flow {
     /// The local address: what goes in Via and Contact.
     pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
         match self {
-            Flow::Udp { socket, .. } => socket.local_addr(),
+            Flow::Udp { socket, .. } | Flow::Direct { socket, .. } => socket.local_addr(),
             Flow::Tcp { stream, .. } => stream.local_addr(),
         }
     }
@@ -83,6 +99,12 @@ impl Flow {
         match self {
             Flow::Udp { socket, .. } => socket.send(bytes).await.map(|_| ()),
             Flow::Tcp { stream, .. } => stream.write_all(bytes).await,
+            // A message without a reachable destination is lost, as a datagram may be:
+            // its transaction times out.
+            Flow::Direct { socket, .. } => match super::bonjour::destination(bytes) {
+                Some(to) => socket.send_to(bytes, to).await.map(|_| ()),
+                None => Ok(()),
+            },
         }
     }
 
@@ -90,14 +112,18 @@ impl Flow {
     /// `select!` wins.
     pub(crate) async fn recv(&mut self) -> Received {
         match self {
-            Flow::Udp { socket, buf } => match socket.recv(buf).await {
-                Ok(n) => Received::Messages(buf.get(..n).map(<[u8]>::to_vec).into_iter().collect()),
-                // An ICMP error for an earlier datagram (the proxy is not there yet):
-                // UDP has no connection to lose; the transactions time out on their own.
-                Err(e) if is_transient(&e) => Received::Messages(Vec::new()),
-                // Anything else would fail again at once: give the flow up.
-                Err(e) => Received::Closed(e),
-            },
+            Flow::Udp { socket, buf } | Flow::Direct { socket, buf } => {
+                match socket.recv(buf).await {
+                    Ok(n) => {
+                        Received::Messages(buf.get(..n).map(<[u8]>::to_vec).into_iter().collect())
+                    }
+                    // An ICMP error for an earlier datagram (the proxy is not there yet):
+                    // UDP has no connection to lose; the transactions time out on their own.
+                    Err(e) if is_transient(&e) => Received::Messages(Vec::new()),
+                    // Anything else would fail again at once: give the flow up.
+                    Err(e) => Received::Closed(e),
+                }
+            }
             Flow::Tcp { stream, pending } => {
                 let mut chunk = [0u8; 8192];
                 match stream.read(&mut chunk).await {

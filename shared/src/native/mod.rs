@@ -50,6 +50,7 @@
 //! ```
 
 mod audio;
+mod bonjour;
 mod desktop;
 mod flow;
 mod msrp;
@@ -60,6 +61,7 @@ use crate::notification::Notification;
 use crate::time::Time;
 use crate::ua::{AccountConfig, Error, Output, Transport, UserAgent};
 pub use audio::{AudioError, AudioOptions, AudioStatistics};
+pub use bonjour::{Bonjour, BonjourConfig};
 pub use desktop::DesktopHandler;
 use flow::{Flow, Received};
 use std::fmt;
@@ -84,6 +86,9 @@ pub struct Config {
     /// Where received files are written (`<name>.part` until complete); by default the
     /// system's temporary directory.
     pub receive_dir: Option<std::path::PathBuf>,
+    /// No proxy (the Bonjour account): an unconnected UDP socket on `bind`, each message
+    /// sent to the address it names; `proxy` is unused. See [`Config::direct`].
+    pub direct: bool,
 }
 
 impl Config {
@@ -95,6 +100,20 @@ impl Config {
             transport,
             bind: None,
             receive_dir: None,
+            direct: false,
+        }
+    }
+
+    /// A configuration with no proxy, as the Bonjour account needs (its
+    /// [`BonjourAccount::account_config`](crate::account::BonjourAccount::account_config)):
+    /// UDP on `bind` (an address of the interface the neighbours share), requests sent to
+    /// their Request-URI (a neighbour's contact), responses to their Via, and requests
+    /// from anyone received. Announce the contact with [`Bonjour`].
+    pub fn direct(account: AccountConfig, bind: SocketAddr) -> Config {
+        Config {
+            bind: Some(bind),
+            direct: true,
+            ..Config::new(account, bind, Transport::Udp)
         }
     }
 }
@@ -418,12 +437,14 @@ impl Loop {
             transport,
             bind,
             receive_dir,
+            direct,
         } = config;
         account.transport = transport;
-        let flow = match transport {
-            Transport::Udp => Flow::udp(proxy, bind).await?,
-            Transport::Tcp => Flow::tcp(proxy, bind).await?,
-            other => {
+        let flow = match (transport, bind) {
+            (Transport::Udp, Some(bind)) if direct => Flow::direct(bind).await?,
+            (Transport::Udp, _) => Flow::udp(proxy, bind).await?,
+            (Transport::Tcp, _) => Flow::tcp(proxy, bind).await?,
+            (other, _) => {
                 return Err(io::Error::new(
                     io::ErrorKind::Unsupported,
                     format!("the native driver speaks UDP and TCP, not {other:?}"),

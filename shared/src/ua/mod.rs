@@ -138,6 +138,9 @@ pub struct AccountConfig {
     /// written before our own URI in `a=path`; every MSRP connection then goes to its first
     /// URI ([`MsrpOutput::Connect`]) whatever the `a=setup`. Empty: no relay.
     pub msrp_relay_path: Vec<String>,
+    /// The user part of our Contact (an account's [`ContactUri`](crate::account::ContactUri)
+    /// username, as the Bonjour account announces it); random when absent.
+    pub contact_user: Option<String>,
 }
 
 impl AccountConfig {
@@ -157,6 +160,7 @@ impl AccountConfig {
             msrp_listen: None,
             msrp_tls: true,
             msrp_relay_path: Vec::new(),
+            contact_user: None,
         }
     }
 }
@@ -298,7 +302,9 @@ impl UserAgent {
             .map_err(|_| Error::BadAccountId(cfg.id.clone()))?;
         let mut rng = Rng::from_seed(seed);
         let invalid = format!("{}.invalid", rng.token(12));
-        let user = rng.letters(8);
+        // Drawn in any case, so that the generator's later values do not depend on it.
+        let drawn = rng.letters(8);
+        let user = cfg.contact_user.clone().unwrap_or(drawn);
         let websocket = cfg.transport.is_websocket();
         // RFC 7118 §5: a WebSocket client cannot be reached but over its flow, so its host
         // is an `.invalid` name; other transports write the socket's address when known.
