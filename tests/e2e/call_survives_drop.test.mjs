@@ -6,71 +6,33 @@
 // packed SDK (target/npm/package) and its managers; everything on loopback.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { launchBrowser, startGateway, startStaticServer } from './lib.mjs';
+import { createManagers, openSdkPage, startSdkSite, waitFor } from './sdk_page.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const PACKAGE = process.env.SIPSIMPLE_NPM_PACKAGE ?? resolve(here, '..', '..', 'target', 'npm', 'package');
 const USERS = { alice: 'drop-a1', bob: 'drop-b2' };
 
-// The page keeps a hand on the WebSockets it opens, so that the test can drop the SIP one.
-const PAGE = `<!doctype html><meta charset="utf-8"><title>drop</title>
-<audio id="remote" autoplay></audio>
-<script type="module">
-const Native = window.WebSocket;
-window.sockets = [];
-window.WebSocket = class extends Native {
-  constructor(...args) { super(...args); window.sockets.push(this); }
-};
-import init, * as sdk from './index.js';
-await init();
-window.sdk = sdk;
-window.log = [];
-window.ready = true;
-</script>`;
-
-let gateway;
-let site;
-let browser;
+let sdk;
 
 before(async () => {
-  if (!existsSync(join(PACKAGE, 'managers.js'))) {
-    throw new Error(`${PACKAGE}/managers.js is missing: run \`cargo xtask pack\` (cargo xtask test does)`);
-  }
-  gateway = await startGateway(USERS);
-  site = await startStaticServer({ dir: PACKAGE, files: { '/index.html': PAGE } });
-  browser = await launchBrowser();
+  sdk = await startSdkSite(USERS);
 });
 
 after(async () => {
-  await browser?.close();
-  await site?.stop();
-  await gateway?.stop();
+  await sdk?.stop();
 });
 
-const waitFor = (page, f, arg, timeout = 15000) => page.waitForFunction(f, arg, { timeout });
 const packets = (page) => page.evaluate(async () => (await window.call.audioStatistics()).packetsReceived);
 
 test('a call survives a short WebSocket drop', { timeout: 90000 }, async () => {
-  const server = `${gateway.http.replace(/^http/, 'ws')}ws`;
+  const { server, gateway } = sdk;
   const pages = {};
   const contexts = [];
   try {
     for (const user of ['alice', 'bob']) {
-      const context = await browser.newContext();
+      const context = await sdk.browser.newContext();
       contexts.push(context);
-      const page = await context.newPage();
-      await page.goto(site.url);
-      await page.waitForFunction(() => window.ready === true);
+      const { page } = await openSdkPage(context, sdk.site);
+      await createManagers(page);
       await page.evaluate(async ({ id, server, password }) => {
-        const { AccountManager, SessionManager, loopbackOnly } = window.sdk;
-        window.accounts = new AccountManager();
-        window.sessions = new SessionManager(window.accounts, {
-          media: { candidateFilter: loopbackOnly, audioElement: document.getElementById('remote') },
-        });
-        window.accounts.addObserver((n) => window.log.push(n.name));
         window.sessions.on('SIPSessionNewIncoming', (n) => { window.call = n.session; n.session.accept(); });
         await window.accounts.start();
         await window.accounts.addAccount({ id, server, password });

@@ -6,78 +6,29 @@
 // (target/npm/package) without a bundler. Everything runs on loopback.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { launchBrowser, startGateway, startStaticServer } from './lib.mjs';
+import { createManagers as managers, openSdkPage, startSdkSite, waitFor } from './sdk_page.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const PACKAGE = process.env.SIPSIMPLE_NPM_PACKAGE ?? resolve(here, '..', '..', 'target', 'npm', 'package');
 const USERS = { alice: 'managers-a1', bob: 'managers-b2' };
 
-// The page: the package's entry point, initialised; the test drives it with evaluate().
-const PAGE = `<!doctype html><meta charset="utf-8"><title>managers</title>
-<audio id="remote" autoplay></audio>
-<script type="module">
-import init, * as sdk from './index.js';
-await init();
-window.sdk = sdk;
-window.log = [];
-window.ready = true;
-</script>`;
-
+let sdk;
 let gateway;
-let site;
-let browser;
 
 before(async () => {
-  if (!existsSync(join(PACKAGE, 'managers.js'))) {
-    throw new Error(`${PACKAGE}/managers.js is missing: run \`cargo xtask pack\` (cargo xtask test does)`);
-  }
-  gateway = await startGateway(USERS);
-  site = await startStaticServer({ dir: PACKAGE, files: { '/index.html': PAGE } });
-  browser = await launchBrowser();
+  sdk = await startSdkSite(USERS);
+  ({ gateway } = sdk);
 });
 
 after(async () => {
-  await browser?.close();
-  await site?.stop();
-  await gateway?.stop();
+  await sdk?.stop();
 });
 
-async function open(context) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  await page.goto(site.url);
-  await page.waitForFunction(() => window.ready === true);
-  return { page, errors };
-}
-
-/**
- * Creates the managers in the page (window.accounts, window.sessions) and logs every
- * notification as `name` or `name:account` in window.log.
- */
-function managers(page) {
-  return page.evaluate(() => {
-    const { AccountManager, SessionManager, loopbackOnly } = window.sdk;
-    window.accounts = new AccountManager();
-    window.sessions = new SessionManager(window.accounts, {
-      media: { candidateFilter: loopbackOnly, audioElement: document.getElementById('remote') },
-    });
-    window.accounts.addObserver((n) => window.log.push(n.name));
-    window.sessions.addObserver((n) => window.log.push(`session:${n.name}`));
-  });
-}
-
-const waitFor = (page, f, arg, timeout = 15000) => page.waitForFunction(f, arg, { timeout });
+const open = (context) => openSdkPage(context, sdk.site);
 const registered = (page, id) => waitFor(page, (i) => window.accounts.getAccount(i).registrationState === 'registered', id);
 
 test('AccountManager: saved accounts, password only on request, the enabled flag', async () => {
-  const context = await browser.newContext();
+  const context = await sdk.browser.newContext();
   const alice = `alice@${gateway.domain}`;
-  const server = `${gateway.http.replace(/^http/, 'ws')}ws`;
+  const { server } = sdk;
   try {
     let { page, errors } = await open(context);
     await managers(page);
@@ -174,11 +125,11 @@ test('AccountManager: saved accounts, password only on request, the enabled flag
 });
 
 test('SessionManager: a browser-to-browser call through Session objects', { timeout: 90000 }, async () => {
-  const server = `${gateway.http.replace(/^http/, 'ws')}ws`;
+  const { server } = sdk;
   const alice = `alice@${gateway.domain}`;
   const bob = `bob@${gateway.domain}`;
-  const ca = await browser.newContext();
-  const cb = await browser.newContext();
+  const ca = await sdk.browser.newContext();
+  const cb = await sdk.browser.newContext();
   try {
     const a = await open(ca);
     const b = await open(cb);
