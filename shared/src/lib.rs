@@ -45,6 +45,7 @@ pub mod notification_center;
 pub mod offer_answer;
 mod registration;
 pub mod rng;
+pub mod rtp;
 pub mod sdp;
 mod session;
 pub mod session_manager;

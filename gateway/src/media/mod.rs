@@ -12,13 +12,11 @@
 //! SIP-to-SIP calls are left alone.
 
 pub mod codec;
-pub mod dtmf;
 pub mod recorder;
 pub mod rtp_leg;
 pub mod sdp;
 pub mod session;
 pub mod srtp;
-pub mod stats;
 pub mod webrtc_leg;
 
 mod pump;

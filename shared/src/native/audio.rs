@@ -28,10 +28,11 @@
 
 mod task;
 
-use super::rtp::{digit_to_event, G711};
+use super::rtp::G711;
 use super::{Command, CommandError, Handle, TimedNotification};
 use crate::notification::SessionState;
 use crate::offer_answer::{Codec, LocalCapabilities, MediaCapabilities};
+use crate::rtp::digit_to_event;
 use crate::sdp::{Attribute, Connection, MediaDescription, MediaType, Origin, SessionDescription};
 use crate::time::Time;
 use crate::ua::{Error, UserAgent};

@@ -1,12 +1,12 @@
 //! The RTP building blocks of the native audio stream: the RTP fixed header (RFC 3550 §5.1),
 //! G.711 μ-law and A-law (ITU-T G.711; the PCMU and PCMA payload formats of RFC 3551
-//! §4.5.14), DTMF as telephone-events (RFC 4733 §2.3, §2.5), reception statistics (RFC 3550
-//! §6.4.1, §A.1, §A.8) and the sender report the stream sends on its RTCP port (§6.4.1,
-//! §6.5).
+//! §4.5.14) and the sender report the stream sends on its RTCP port (§6.4.1, §6.5). DTMF
+//! events and reception statistics are the shared [`crate::rtp`]'s, as in the gateway.
 //!
 //! Pure functions and bookkeeping: no sockets and no clock; every time is an argument.
 
 use crate::g711::{alaw_to_linear, linear_to_alaw, linear_to_ulaw, ulaw_to_linear};
+use crate::rtp::ReceptionReport;
 /// The RTP version of RFC 3550.
 const RTP_VERSION: u8 = 2;
 /// The fixed header's length (RFC 3550 §5.1).
@@ -157,229 +157,6 @@ impl G711 {
 // RFC 4733 telephone-events
 // ---------------------------------------------------------------------------------------
 
-/// The volume generated events carry: −10 dBm0 (RFC 4733 §2.3.4).
-const DTMF_VOLUME: u8 = 10;
-/// The highest event code that is a DTMF key (RFC 4733 §3.2).
-const MAX_DTMF_EVENT: u8 = 15;
-/// How many times an end packet is sent (RFC 4733 §2.5.1.4).
-pub(crate) const DTMF_END_REPEATS: usize = 3;
-
-/// The event code of a DTMF key: `0`-`9`, `*` = 10, `#` = 11, `A`-`D` = 12-15, any case
-/// (RFC 4733 §3.2).
-pub(crate) fn digit_to_event(c: char) -> Option<u8> {
-    match c.to_ascii_uppercase() {
-        d @ '0'..='9' => Some(d as u8 - b'0'),
-        '*' => Some(10),
-        '#' => Some(11),
-        l @ 'A'..='D' => Some(l as u8 - b'A' + 12),
-        _ => None,
-    }
-}
-
-/// The DTMF key of an event code 0-15.
-pub(crate) fn event_to_digit(e: u8) -> Option<char> {
-    match e {
-        0..=9 => Some(char::from(b'0' + e)),
-        10 => Some('*'),
-        11 => Some('#'),
-        12..=15 => Some(char::from(b'A' + e - 12)),
-        _ => None,
-    }
-}
-
-/// The 4-byte telephone-event payload (RFC 4733 §2.3): event, E bit, volume, duration in
-/// timestamp units.
-pub(crate) fn event_payload(event: u8, end: bool, duration: u16) -> [u8; 4] {
-    let [d0, d1] = duration.to_be_bytes();
-    [event, if end { 0x80 } else { 0 } | DTMF_VOLUME, d0, d1]
-}
-
-/// Reports each key press of a telephone-event stream once (RFC 4733 §2.5.2): an event is
-/// named by its RTP timestamp, and its digit is reported on the first packet carrying a new
-/// timestamp (whether or not its M bit survived); updates, the repeated end packets and
-/// stragglers of the event before are not reported again.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct DtmfDetector {
-    /// The timestamp of the current event and of the one before it.
-    current: Option<u32>,
-    previous: Option<u32>,
-}
-
-impl DtmfDetector {
-    /// Forgets the events seen (a new SSRC starts its timestamps afresh).
-    pub(crate) fn reset(&mut self) {
-        *self = DtmfDetector::default();
-    }
-
-    /// Takes one telephone-event packet; returns the digit when it starts a new event.
-    pub(crate) fn on_packet(&mut self, timestamp: u32, payload: &[u8]) -> Option<char> {
-        let [event, ..] = *payload.get(..4)? else {
-            return None;
-        };
-        if event > MAX_DTMF_EVENT {
-            return None;
-        }
-        if let Some(cur) = self.current {
-            if cur == timestamp || self.previous == Some(timestamp) {
-                return None;
-            }
-            // Older than the current event: a straggler (timestamps compare modulo 2^32).
-            if (timestamp.wrapping_sub(cur) as i32) < 0 {
-                return None;
-            }
-            self.previous = Some(cur);
-        }
-        self.current = Some(timestamp);
-        event_to_digit(event)
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Statistics (RFC 3550 §6.4.1, §A.1, §A.3, §A.8)
-// ---------------------------------------------------------------------------------------
-
-/// A sequence jump this far ahead still counts as in order (§A.1 `MAX_DROPOUT`).
-const MAX_DROPOUT: u16 = 3000;
-/// A sequence number this far behind is a late packet (§A.1 `MAX_MISORDER`).
-const MAX_MISORDER: u16 = 100;
-/// The sequence number space.
-const SEQ_MOD: u64 = 1 << 16;
-
-/// Reception statistics of the stream's source.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Reception {
-    started: bool,
-    base_seq: u64,
-    max_seq: u16,
-    cycles: u64,
-    bad_seq: Option<u16>,
-    /// Packets counted towards the loss (§A.1 `received`).
-    counted: u64,
-    expected_prior: u64,
-    counted_prior: u64,
-    last_transit: Option<u32>,
-    /// The interarrival jitter in timestamp units, times 16 (§A.8).
-    jitter_x16: u64,
-}
-
-/// The fields of a reception report block (RFC 3550 §6.4.1) but LSR and DLSR.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ReportBlock {
-    pub fraction_lost: u8,
-    pub cumulative_lost: i32,
-    pub extended_highest_seq: u32,
-    pub jitter: u32,
-}
-
-impl Reception {
-    /// Takes one packet of an 8 kHz stream: its sequence number, RTP timestamp and arrival
-    /// time in timestamp units of the receiver's clock. Loss follows §A.1; jitter follows
-    /// §A.8 over packets that arrive in order.
-    pub(crate) fn on_packet(&mut self, seq: u16, timestamp: u32, arrival: u32) {
-        if !self.started {
-            self.restart(seq);
-            self.update_jitter(timestamp, arrival);
-            return;
-        }
-        let delta = seq.wrapping_sub(self.max_seq);
-        if delta == 0 {
-            self.counted += 1;
-        } else if delta < MAX_DROPOUT {
-            if seq < self.max_seq {
-                self.cycles += SEQ_MOD;
-            }
-            self.max_seq = seq;
-            self.bad_seq = None;
-            self.counted += 1;
-            self.update_jitter(timestamp, arrival);
-        } else if delta <= u16::MAX - MAX_MISORDER + 1 {
-            // A very large jump: believed only when the next packet follows it.
-            if self.bad_seq == Some(seq) {
-                self.restart(seq);
-                self.last_transit = None;
-                self.update_jitter(timestamp, arrival);
-            } else {
-                self.bad_seq = Some(seq.wrapping_add(1));
-            }
-        } else {
-            // Late or duplicate, within the misorder window.
-            self.counted += 1;
-        }
-    }
-
-    /// A new source: the counts start again.
-    pub(crate) fn reset(&mut self) {
-        *self = Reception::default();
-    }
-
-    fn restart(&mut self, seq: u16) {
-        self.started = true;
-        self.base_seq = u64::from(seq);
-        self.max_seq = seq;
-        self.cycles = 0;
-        self.bad_seq = None;
-        self.counted = 1;
-        self.expected_prior = 0;
-        self.counted_prior = 0;
-    }
-
-    fn update_jitter(&mut self, timestamp: u32, arrival: u32) {
-        let transit = arrival.wrapping_sub(timestamp);
-        if let Some(last) = self.last_transit {
-            let d = u64::from((transit.wrapping_sub(last) as i32).unsigned_abs());
-            // J += (|D| - J) / 16, kept times 16 in integers (§A.8).
-            self.jitter_x16 = self.jitter_x16 + d - ((self.jitter_x16 + 8) >> 4);
-        }
-        self.last_transit = Some(transit);
-    }
-
-    fn extended_max(&self) -> u64 {
-        self.cycles + u64::from(self.max_seq)
-    }
-
-    fn expected(&self) -> u64 {
-        if !self.started {
-            return 0;
-        }
-        (self.extended_max() + 1).saturating_sub(self.base_seq)
-    }
-
-    /// Cumulative packets lost: expected minus received (negative with duplicates).
-    pub(crate) fn lost(&self) -> i64 {
-        self.expected() as i64 - self.counted as i64
-    }
-
-    /// The jitter in milliseconds of the 8 kHz clock.
-    pub(crate) fn jitter_ms(&self) -> f64 {
-        (self.jitter_x16 as f64 / 16.0) / 8.0
-    }
-
-    /// The report block fields, starting the next interval (§A.3); `None` before the first
-    /// packet.
-    pub(crate) fn take_report(&mut self) -> Option<ReportBlock> {
-        if !self.started {
-            return None;
-        }
-        let expected = self.expected();
-        let expected_interval = expected.saturating_sub(self.expected_prior);
-        let counted_interval = self.counted.saturating_sub(self.counted_prior);
-        self.expected_prior = expected;
-        self.counted_prior = self.counted;
-        let lost_interval = expected_interval as i64 - counted_interval as i64;
-        let fraction_lost = if expected_interval == 0 || lost_interval <= 0 {
-            0
-        } else {
-            ((lost_interval << 8) / expected_interval as i64).min(255) as u8
-        };
-        Some(ReportBlock {
-            fraction_lost,
-            cumulative_lost: self.lost().clamp(-0x80_0000, 0x7F_FFFF) as i32,
-            extended_highest_seq: self.extended_max() as u32,
-            jitter: u32::try_from(self.jitter_x16 >> 4).unwrap_or(u32::MAX),
-        })
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // RTCP (RFC 3550 §6.4.1, §6.5)
 // ---------------------------------------------------------------------------------------
@@ -404,7 +181,7 @@ pub(crate) fn encode_sender_report(
     out: &mut Vec<u8>,
     ssrc: u32,
     info: SenderInfo,
-    block: Option<(u32, ReportBlock)>,
+    block: Option<(u32, ReceptionReport)>,
     cname: &str,
 ) {
     out.clear();
@@ -524,53 +301,6 @@ mod tests {
     }
 
     #[test]
-    fn dtmf_digits_and_detector() {
-        for e in 0..=15 {
-            let c = event_to_digit(e).expect("a digit");
-            assert_eq!(digit_to_event(c), Some(e));
-        }
-        assert_eq!(digit_to_event('x'), None);
-        assert_eq!(event_payload(11, true, 800), [11, 0x8A, 0x03, 0x20]);
-        let mut d = DtmfDetector::default();
-        let mut got = Vec::new();
-        for (ts, ev, end) in [
-            (1000, 1, false),
-            (1000, 1, false),
-            (1000, 1, true),
-            (1000, 1, true),
-            (5000, 11, true),
-            (1000, 1, true),
-            (5000, 11, true),
-            (9000, 16, false),
-        ] {
-            got.extend(d.on_packet(ts, &event_payload(ev, end, 160)));
-        }
-        got.extend(d.on_packet(12000, &[1, 2]));
-        assert_eq!(got, ['1', '#']);
-    }
-
-    #[test]
-    fn reception_counts_loss_and_jitter() {
-        let mut r = Reception::default();
-        for seq in (0u16..100).filter(|n| n % 10 != 3) {
-            let ts = u32::from(seq) * 160;
-            r.on_packet(seq, ts, ts + 320);
-        }
-        assert_eq!(r.lost(), 10);
-        assert!(r.jitter_ms().abs() < 1e-9);
-        let b = r.take_report().expect("a report");
-        assert_eq!(b.extended_highest_seq, 99);
-        assert_eq!(b.fraction_lost, (10 * 256 / 100) as u8);
-        // Alternating 0 and 10 ms late: jitter grows towards 10 ms.
-        let mut r = Reception::default();
-        for seq in 0u16..400 {
-            let ts = u32::from(seq) * 160;
-            r.on_packet(seq, ts, ts + if seq % 2 == 0 { 0 } else { 80 });
-        }
-        assert!((r.jitter_ms() - 10.0).abs() < 0.5, "{}", r.jitter_ms());
-    }
-
-    #[test]
     fn sender_report_is_well_formed() {
         let mut out = Vec::new();
         let info = SenderInfo {
@@ -579,7 +309,7 @@ mod tests {
             packets: 50,
             octets: 8000,
         };
-        let block = ReportBlock {
+        let block = ReceptionReport {
             fraction_lost: 0,
             cumulative_lost: 0,
             extended_highest_seq: 10,

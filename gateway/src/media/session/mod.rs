@@ -6,16 +6,16 @@
 //! body and get the same rewritten body from a cache.
 
 use super::codec::{Codec, PcmTap, Transcoder};
-use super::dtmf::{digit_to_event, DtmfDetector, DtmfGenerator};
 use super::recorder::{Layout, Leg, Recorder};
 use super::sdp::{self, Flavor, LocalSip, SipMedia};
 use super::srtp::{SdesKey, SrtpSession, Suite};
-use super::stats::{RtpStats, StatsSnapshot};
 use super::webrtc_leg::WebRtcLeg;
 use super::Shared;
 use crate::config::SrtpPolicy;
 use crate::gateway::Gateway;
 use crate::proxy::Input;
+use sipsimple::rtp::dtmf::{digit_to_event, DtmfDetector, DtmfGenerator};
+use sipsimple::rtp::stats::{RtpStats, StatsSnapshot};
 use sipsimple::sdp::Direction;
 use sipsimple::sip::Message;
 use sipsimple::transaction::{Dest, TransportKind};

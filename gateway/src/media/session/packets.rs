@@ -205,7 +205,7 @@ impl MediaSession {
             return;
         };
         let ours = st.to_sip.ssrc;
-        let arrival = crate::media::stats::ntp_middle32(now_ms);
+        let arrival = sipsimple::rtp::ntp_middle32(now_ms);
         for p in packets {
             let blocks = if let Some(sr) = p.as_any().downcast_ref::<SenderReport>() {
                 sr.reports.clone()

@@ -7,10 +7,12 @@ use super::{
     lock, random_u32, AudioError, Control, Params, Payload, Shared, DTMF_GAP, DTMF_UPDATES, FRAME,
     MAX_DATAGRAM, MAX_PAD, PTIME, RTCP_INTERVAL,
 };
-use crate::native::rtp::{
-    encode_rtp, encode_sender_report, event_payload, is_rtcp, DtmfDetector, Reception, RtpPacket,
-    SenderInfo, DTMF_END_REPEATS,
-};
+use crate::native::rtp::{encode_rtp, encode_sender_report, is_rtcp, RtpPacket, SenderInfo};
+use crate::rtp::dtmf::{DtmfDetector, TelephoneEvent, END_REPEATS as DTMF_END_REPEATS};
+use crate::rtp::RtpStats;
+
+/// The volume of the events we send: −10 dBm0 (RFC 4733 §2.3.4).
+const DTMF_VOLUME: u8 = 10;
 use crate::native::TimedNotification;
 use crate::notification::{Event, Notification, Sender};
 use std::collections::VecDeque;
@@ -165,7 +167,7 @@ pub(super) struct Task {
     latched: Option<SocketAddr>,
     latched_rtcp: Option<SocketAddr>,
     remote_ssrc: Option<u32>,
-    reception: Reception,
+    reception: RtpStats,
     detector: DtmfDetector,
     shared: Arc<Mutex<Shared>>,
     notify: mpsc::UnboundedSender<TimedNotification>,
@@ -198,7 +200,7 @@ impl Task {
             latched: None,
             latched_rtcp: None,
             remote_ssrc: None,
-            reception: Reception::default(),
+            reception: RtpStats::new(),
             detector: DtmfDetector::default(),
             shared,
             notify,
@@ -320,7 +322,13 @@ impl Task {
                 d.sent += 1;
                 let end = d.sent > DTMF_UPDATES;
                 let units = (d.sent.min(DTMF_UPDATES + 1) * FRAME as u32) as u16;
-                let body = event_payload(d.event, end, units);
+                let body = TelephoneEvent {
+                    event: d.event,
+                    end,
+                    volume: DTMF_VOLUME,
+                    duration: units,
+                }
+                .encode();
                 encode_rtp(
                     packet,
                     d.sent == 1,
@@ -371,20 +379,21 @@ impl Task {
         let shared = &mut *guard;
         if self.remote_ssrc != Some(p.ssrc) {
             self.remote_ssrc = Some(p.ssrc);
-            self.reception.reset();
+            self.reception = RtpStats::new();
             self.detector.reset();
             if let Some(rec) = &mut shared.recording {
                 rec.next_ts = None;
             }
         }
-        // The arrival time in 8 kHz units, wrapping like RTP timestamps.
-        let arrival = (self.started.elapsed().as_micros() * 8 / 1000) as u32;
-        self.reception.on_packet(p.sequence, p.timestamp, arrival);
+        let arrival_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.reception
+            .on_packet(p.sequence, p.timestamp, arrival_ms, 8000, data.len());
         let stats = &mut shared.stats;
         stats.packets_received += 1;
         stats.bytes_received += data.len() as u64;
-        stats.packets_lost = self.reception.lost();
-        stats.jitter_ms = self.reception.jitter_ms();
+        let reception = self.reception.snapshot();
+        stats.packets_lost = reception.packets_lost;
+        stats.jitter_ms = reception.jitter_ms;
         if self.params.send {
             stats.remote = Some(from);
         }
