@@ -4,7 +4,10 @@
 // account (localStorage) and lists and downloads the gateway's recordings of the user's calls
 // (HTTP Basic with the credentials the user signed in with, kept in memory only). Chat and
 // file transfer (MSRP through the gateway's relay) run in the same session as the call, or in
-// a chat-only session (the Chat button); received files are offered as a download.
+// a chat-only session (the Chat button); received files are offered as a download. In a call,
+// "View desktop" asks the other party to share their desktop (a desktop-sharing stream, RFB
+// over MSRP), which the SDK draws on the page's canvas and controls with its mouse and keys;
+// a desktop the other party offers to share is shown the same way.
 import init, { SIPApplication } from './pkg/sipsimple_wasm.js';
 import { BrowserMedia, loopbackOnly } from './pkg/media.js';
 
@@ -179,6 +182,7 @@ function resetCallControls() {
   $('call-panel').dataset.call = 'idle';
   incomingStreams = [];
   setComposing(false);
+  if (['requesting', 'viewing'].includes($('desktop').dataset.state)) setDesktopState('ended', 'desktop sharing ended');
   updateChat();
   keepFocus($('target'));
 }
@@ -569,14 +573,88 @@ function updateChat() {
   $('add-chat').disabled = !established || chat;
   $('remove-chat').disabled = !established || !chat;
   $('send-file').disabled = !app;
+  updateDesktop(established);
   if (chat) setState($('chat-status'), 'established', `chatting with ${peerName(app.session(session)?.remote_uri)}`);
   else if (!$('chat').hidden) setState($('chat-status'), 'ended', 'chat ended');
+}
+
+// ---- desktop sharing -----------------------------------------------------------------------
+
+const DESKTOP = 'desktop-sharing';
+
+function setDesktopState(state, text) {
+  $('desktop').dataset.state = state;
+  setState($('desktop-status'), state, text);
+}
+
+/** The "View desktop" button as the current session's streams say. */
+function updateDesktop(established) {
+  const viewing = established && sessionStreams().includes(DESKTOP);
+  const busy = $('desktop').dataset.state === 'requesting';
+  const btn = $('view-desktop');
+  btn.disabled = !established || (busy && !viewing);
+  btn.textContent = viewing ? 'Stop viewing' : 'View desktop';
+  btn.setAttribute('aria-pressed', String(viewing));
+}
+
+/** Shows the desktop section for the current session, its canvas handed to the SDK. */
+function showDesktop(id, state, text) {
+  app.attachDesktop(id, $('desktop-canvas'));
+  $('desktop').hidden = false;
+  setDesktopState(state, text);
+}
+
+function toggleDesktop() {
+  if (!app || session === null) return;
+  const peer = peerName(app.session(session)?.remote_uri);
+  try {
+    if (sessionStreams().includes(DESKTOP)) {
+      app.removeDesktop(session);
+      setDesktopState('ended', 'stopped viewing');
+      return;
+    }
+    app.viewDesktop(session, $('desktop-canvas'));
+    $('desktop').hidden = false;
+    setDesktopState('requesting', `asking ${peer} to share their desktop…`);
+    updateChat();
+  } catch (e) {
+    showAlert(`Cannot ask for the desktop: ${errorText(e)}`);
+  }
+}
+
+/** Desktop-sharing notifications of the current session. */
+function onDesktopNotification(n) {
+  const d = n.data;
+  const sid = n.sender?.type === 'Stream' ? n.sender.id.session : n.sender?.id;
+  if (session === null || sid !== session) return;
+  const peer = () => peerName(app.session(session)?.remote_uri);
+  switch (n.name) {
+    case 'MediaStreamDidStart':
+      if (d.stream === DESKTOP) setDesktopState('viewing', `viewing the desktop of ${peer()}`);
+      break;
+    case 'MediaStreamDidEnd':
+      if (d.stream === DESKTOP && $('desktop').dataset.state !== 'failed') setDesktopState('ended', 'desktop sharing ended');
+      break;
+    case 'DesktopSharingHandlerDidFail':
+      setDesktopState('failed', `desktop sharing failed: ${d.reason}`);
+      showAlert(`Desktop sharing failed (${d.context}): ${d.reason}.`);
+      break;
+    case 'SIPSessionRejectedStreamProposal':
+      if (d.proposer === 'local' && $('desktop').dataset.state === 'requesting') {
+        setDesktopState('failed', `${peer()} did not share their desktop (${d.reason})`);
+      }
+      break;
+  }
+  updateChat();
 }
 
 /** Starts a fresh chat log for a new session. */
 function clearChat() {
   $('chat-log').replaceChildren();
   setComposing(false);
+  // The last session's desktop too.
+  $('desktop').hidden = true;
+  setDesktopState('idle', '');
 }
 
 function setComposing(on, refresh = null) {
@@ -720,9 +798,16 @@ function onChatNotification(n) {
     case 'SIPSessionGotStreamProposal': {
       if (d.proposer !== 'remote') break;
       // Chat and files are taken at once; audio cannot be added to a session without WebRTC.
-      const types = d.streams.filter((t) => t === 'chat' || t === 'file-transfer');
+      // A desktop the peer shares is shown; a browser cannot share its own.
+      const viewer = d.streams.includes(DESKTOP) && app.desktopRole(session) === 'viewer';
+      const types = d.streams.filter((t) => t === 'chat' || t === 'file-transfer' || (t === DESKTOP && viewer));
       try {
         if (types.length) app.acceptProposal(session, types); else app.rejectProposal(session);
+        if (types.includes(DESKTOP)) {
+          showDesktop(session, 'requesting', `${peerName(app.session(session)?.remote_uri)} shares their desktop…`);
+        } else if (d.streams.includes(DESKTOP)) {
+          showAlert('The other party asked to see your desktop: a browser cannot share it.');
+        }
       } catch (e) { console.warn(e); }
       break;
     }
@@ -780,6 +865,7 @@ function onNotification(n) {
   const d = n.data;
   const mine = n.sender?.type === 'Session' && n.sender.id === session;
   onChatNotification(n);
+  onDesktopNotification(n);
   switch (n.name) {
     case 'SIPApplicationMSRPRelayDidConnect':
       $('files').dataset.relay = 'connected';
@@ -865,11 +951,21 @@ function onNotification(n) {
           duration: null, outcome: 'missed', reason: 'busy on another call', recorded: false });
         break;
       }
-      session = n.sender.id;
       incomingStreams = d.streams ?? [];
+      if (incomingStreams.includes(DESKTOP) && app.desktopRole(n.sender.id) !== 'viewer') {
+        // The caller wants to see this end's desktop: a browser cannot share it.
+        app.reject(n.sender.id, false);
+        addHistory({ direction: 'incoming', peer: info?.remote_uri ?? 'unknown', start: Date.now(),
+          duration: null, outcome: 'rejected', reason: 'asked to see the desktop', recorded: false });
+        showAlert(`${peerName(info?.remote_uri)} asked to see your desktop: a browser cannot share it, so the request was declined.`);
+        incomingStreams = [];
+        break;
+      }
+      session = n.sender.id;
       clearChat();
       beginHistory('incoming', info?.remote_uri ?? 'unknown');
-      $('incoming-from').textContent = info?.remote_uri ?? 'unknown';
+      $('incoming-from').textContent = (info?.remote_uri ?? 'unknown')
+        + (incomingStreams.includes(DESKTOP) ? ' (sharing their desktop)' : '');
       $('incoming').dataset.streams = incomingStreams.join(' ');
       $('chat-call').disabled = true;
       $('incoming').hidden = false;
@@ -1014,10 +1110,13 @@ async function placeCall(target) {
 
 async function answerCall(id) {
   if (!incomingStreams.includes('audio')) {
-    // Chat or a file only: nothing for WebRTC to answer.
+    // Chat, a file or a shared desktop only: nothing for WebRTC to answer.
     try {
       app.accept(id);
-      setMedia('idle', 'no audio (chat or file only)');
+      setMedia('idle', 'no audio');
+      if (incomingStreams.includes(DESKTOP)) {
+        showDesktop(id, 'requesting', `connecting to the desktop of ${peerName(app.session(id)?.remote_uri)}…`);
+      }
     } catch (e) { setState($('call-state'), 'failed', `failed: ${errorText(e)}`); }
     return;
   }
@@ -1188,6 +1287,7 @@ async function main() {
     if (!app || session === null) return;
     try { app.addChat(session); } catch (e) { showAlert(`Cannot add chat: ${errorText(e)}`); }
   });
+  $('view-desktop').addEventListener('click', () => toggleDesktop());
   $('remove-chat').addEventListener('click', () => {
     if (!app || session === null) return;
     try { app.removeChat(session); } catch (e) { showAlert(`Cannot remove chat: ${errorText(e)}`); }

@@ -553,10 +553,14 @@ export type DesktopSharingHandlerDidFail = NotificationOf<'DesktopSharingHandler
   reason: string;
 }>;
 
-/** RFB data arrived for an internal handler (sender: the desktop-sharing stream). */
+/**
+ * RFB data arrived for the browser's viewer (sender: the desktop-sharing stream). Posted
+ * only to observers added for this name (`addObserver('DesktopSharingStreamGotData', h)`):
+ * every piece of the desktop's data is copied for them.
+ */
 export type DesktopSharingStreamGotData = NotificationOf<'DesktopSharingStreamGotData', StreamSender, {
   /** The RFB bytes, in order. */
-  data: number[];
+  data: Uint8Array;
 }>;
 
 /**
@@ -926,6 +930,72 @@ export class SIPApplication {
 
   /** The stream types of a session in effect, in m-line order (`['audio', 'chat']`); empty for an unknown id. */
   streams(session: number): string[];
+
+  /**
+   * Views the desktop of a peer (a `desktop-sharing` stream, RFB over MSRP through the
+   * gateway's relay, we the viewer): `target` a SIP URI starts a new session; a session id
+   * proposes the stream to that established session (re-INVITE; `SIPSessionAcceptedStreamProposal`
+   * or `SIPSessionRejectedStreamProposal` follows). Returns the session id. The remote
+   * framebuffer is drawn on `canvas` (its `width` and `height` set to the desktop's), whose
+   * mouse and key events (canvas coordinates scaled to the framebuffer, the buttons held, X
+   * keysyms) go to the remote desktop unless `options.viewOnly`. `MediaStreamDidStart`
+   * says the stream is carried; `DesktopSharingHandlerDidFail` (context `reading`) says the
+   * desktop's data could not be decoded.
+   */
+  viewDesktop(target: string | number, canvas?: HTMLCanvasElement | null, options?: DesktopViewOptions): number;
+
+  /**
+   * Shows the desktop of `session` on `canvas` (replacing the canvas it had; `null`
+   * detaches): for a desktop the peer shares in an incoming session (`accept`) or a proposal
+   * (`acceptProposal`), when {@link desktopRole} is `'viewer'`. A canvas attached late gets
+   * the whole current picture.
+   */
+  attachDesktop(session: number, canvas: HTMLCanvasElement | null, options?: DesktopViewOptions): void;
+
+  /** Removes the session's desktop-sharing stream (re-INVITE with its port 0). */
+  removeDesktop(session: number): void;
+
+  /**
+   * Our role in the session's desktop-sharing stream, for an incoming session or proposal
+   * not answered yet as for a stream in effect: `'viewer'` when the peer shares its desktop,
+   * `'server'` when it asks to see ours (a browser cannot share its desktop: decline; if
+   * accepted, the stream fails at once with `DesktopSharingHandlerDidFail`); `undefined`
+   * without a desktop-sharing stream.
+   */
+  desktopRole(session: number): 'viewer' | 'server' | undefined;
+
+  /** The remote desktop viewed in `session`, or `undefined` without a running viewer. */
+  desktop(session: number): DesktopInfo | undefined;
+
+  /**
+   * Sends an RFB PointerEvent to the desktop viewed in `session`, in framebuffer
+   * coordinates, with the button mask `buttons` (1 left, 2 middle, 4 right, 8 and 16 the
+   * wheel up and down). The canvas's own mouse events do this by themselves.
+   */
+  sendPointerEvent(session: number, x: number, y: number, buttons: number): void;
+
+  /** Sends an RFB KeyEvent (an X keysym, e.g. `0xff0d` Return, down or up) to the desktop viewed in `session`. */
+  sendKeyEvent(session: number, keysym: number, down: boolean): void;
+}
+
+/** Options of `viewDesktop` and `attachDesktop`. */
+export interface DesktopViewOptions {
+  /** Only show the desktop: the canvas's mouse and key events are not sent. Defaults to `false`. */
+  viewOnly?: boolean;
+}
+
+/** What `desktop(session)` tells about the remote desktop viewed. */
+export interface DesktopInfo {
+  /** The framebuffer's width in pixels (0 until the RFB handshake is done). */
+  width: number;
+  /** The framebuffer's height in pixels. */
+  height: number;
+  /** The desktop's name, as the VNC server gives it. */
+  name: string;
+  /** The RFB handshake is done and the desktop is being drawn. */
+  connected: boolean;
+  /** Framebuffer updates drawn so far. */
+  updates: number;
 }
 
 // ---------------------------------------------------------------------------------------

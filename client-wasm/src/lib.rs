@@ -23,6 +23,7 @@
 //! // Incoming sessions: SIPSessionNewIncoming, then app.accept(id) or app.reject(id, busy).
 //! ```
 
+mod desktop;
 mod msrp;
 
 use sipsimple::cpim::DateTime;
@@ -67,6 +68,8 @@ struct Inner {
     last_close: (u16, String),
     /// Chat and file transfer over the gateway's MSRP relay (`msrp.rs`).
     msrp: msrp::Msrp,
+    /// The desktop-sharing viewers and their canvases (`desktop.rs`).
+    desktop: desktop::Desktop,
 }
 
 /// The first reconnection delay in ms; each further attempt doubles it, up to the cap.
@@ -302,6 +305,7 @@ impl SIPApplication {
                 reconnect_cb: None,
                 last_close: (1005, String::new()),
                 msrp,
+                desktop: desktop::Desktop::default(),
             })),
         };
         app.inner.borrow_mut().msrp.me = Rc::downgrade(&app.inner);
@@ -642,6 +646,10 @@ fn drain(inner: &mut Inner, pending: &mut Pending) {
     loop {
         // MSRP first: a file's last data is kept before its FileTransferStreamDidFinish.
         msrp::drain(inner, pending);
+        // The desktop viewers' bytes become MSRP output: drained again before going on.
+        if desktop::drain(inner, pending) {
+            continue;
+        }
         let Some(out) = inner.ua.poll_output() else {
             break;
         };
@@ -667,6 +675,7 @@ fn drain(inner: &mut Inner, pending: &mut Pending) {
                     data
                 };
                 msrp::on_notification(inner, &n, pending);
+                desktop::on_notification(inner, &n);
                 if inner.stopping && n.event.name() == "SIPAccountRegistrationDidEnd" {
                     if let Some(ws) = inner.ws.as_ref() {
                         let _ = ws.close();
@@ -813,6 +822,7 @@ fn open_socket(
 /// The application ended: a closed application may be started again (a new WebSocket).
 fn end(inner: &mut Inner, out: &mut Pending) {
     msrp::stop(inner);
+    inner.desktop = desktop::Desktop::default();
     drain(inner, out);
     inner.started = false;
     inner.stopping = false;

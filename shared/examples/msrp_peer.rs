@@ -1,4 +1,4 @@
-//! A scripted native chat and file-transfer peer (feature `native`), for end-to-end tests
+//! A scripted native chat, file-transfer and desktop-sharing peer (feature `native`), for end-to-end tests
 //! and trying things by hand: it registers over UDP with digest, authenticates to an MSRP
 //! relay over TCP (RFC 4976) so that its chat and file streams go through the relay, accepts
 //! every incoming session, and then follows commands read from standard input, one a line:
@@ -8,6 +8,7 @@
 //! say ID TEXT            send a chat message             → sent MESSAGE-ID
 //! composing ID STATE     active | idle
 //! file TARGET|ID PATH    send a file (new session, or added to session ID) → session ID
+//! share TARGET           share the VNC server of --vnc in a new session → session ID
 //! end ID                 end a session
 //! quit                   unregister and exit
 //! ```
@@ -15,7 +16,10 @@
 //! It prints what happens, one line each: `registered`, `relay USE-PATH`, `incoming ID
 //! STREAMS`, `started ID`, `ended ID`, `message ID TEXT`, `delivered MESSAGE-ID`,
 //! `undelivered MESSAGE-ID CODE`, `composing ID STATE`, `file-done ID INDEX ok|ERROR`,
-//! `received ID INDEX PATH`, `error TEXT`.
+//! `received ID INDEX PATH`, `error TEXT`; for desktop sharing (the seed's
+//! `DesktopSharingStream`, with `--vnc HOST:PORT`: a VNC server it shares) `desktop ID`
+//! when an incoming session or a proposal asks to view its desktop (accepted with the
+//! external server handler bridged to that VNC server), `desktop-failed ID CONTEXT REASON`.
 //!
 //! ```text
 //! cargo run -p sipsimple --features native --example msrp_peer -- \
@@ -36,7 +40,9 @@ fn main() {
 #[cfg(feature = "native")]
 mod peer {
     use sipsimple::iscomposing::State;
-    use sipsimple::native::{Config, Driver};
+    use sipsimple::native::{Config, DesktopHandler, Driver};
+    use sipsimple::notification::Originator;
+    use sipsimple::stream::DESKTOP_SHARING;
     use sipsimple::{AccountConfig, Event, Sender, Transport};
     use std::net::SocketAddr;
     use std::process::ExitCode;
@@ -44,7 +50,7 @@ mod peer {
 
     const USAGE: &str =
         "usage: msrp_peer --proxy HOST:PORT --account USER@DOMAIN --password PASSWORD \
-    --relay HOST:PORT [--receive-dir DIR]";
+    --relay HOST:PORT [--receive-dir DIR] [--vnc HOST:PORT]";
 
     struct Args {
         proxy: SocketAddr,
@@ -52,11 +58,13 @@ mod peer {
         password: String,
         relay: SocketAddr,
         receive_dir: Option<std::path::PathBuf>,
+        /// The VNC server shared with peers that ask to view the desktop.
+        vnc: Option<SocketAddr>,
     }
 
     fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-        let (mut proxy, mut account, mut password, mut relay, mut receive_dir) =
-            (None, None, None, None, None);
+        let (mut proxy, mut account, mut password, mut relay, mut receive_dir, mut vnc) =
+            (None, None, None, None, None, None);
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
             match arg.as_str() {
@@ -71,6 +79,10 @@ mod peer {
                 "--account" => account = Some(value("--account")?),
                 "--password" => password = Some(value("--password")?),
                 "--receive-dir" => receive_dir = Some(value("--receive-dir")?.into()),
+                "--vnc" => {
+                    let v = value("--vnc")?;
+                    vnc = Some(v.parse().map_err(|_| format!("bad --vnc {v:?}"))?);
+                }
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
@@ -80,6 +92,7 @@ mod peer {
             password: password.unwrap_or_default(),
             relay: relay.ok_or("--relay is required")?,
             receive_dir,
+            vnc,
         })
     }
 
@@ -165,9 +178,37 @@ mod peer {
                     match &n.event {
                         Event::SIPSessionNewIncoming { streams } => {
                             say(&format!("incoming {id} {}", streams.join(",")));
-                            if let Err(e) = handle.accept(id, None).await {
+                            let desktop = streams.iter().any(|s| s == DESKTOP_SHARING);
+                            let r = match args.vnc {
+                                Some(vnc) if desktop => {
+                                    say(&format!("desktop {id}"));
+                                    handle
+                                        .accept_desktop(id, DesktopHandler::Server { vnc })
+                                        .await
+                                        .map(|_| ())
+                                }
+                                _ => handle.accept(id, None).await,
+                            };
+                            if let Err(e) = r {
                                 say(&format!("error accept: {e}"));
                             }
+                        }
+                        Event::SIPSessionGotStreamProposal { proposer, streams }
+                            if *proposer == Originator::Remote =>
+                        {
+                            say(&format!("proposal {id} {}", streams.join(",")));
+                            if let (Some(vnc), true) =
+                                (args.vnc, streams.iter().any(|s| s == DESKTOP_SHARING))
+                            {
+                                say(&format!("desktop {id}"));
+                                let handler = DesktopHandler::Server { vnc };
+                                if let Err(e) = handle.accept_desktop_proposal(id, handler).await {
+                                    say(&format!("error accept: {e}"));
+                                }
+                            }
+                        }
+                        Event::DesktopSharingHandlerDidFail { context, reason } => {
+                            say(&format!("desktop-failed {id} {context} {reason}"));
                         }
                         Event::SIPSessionDidStart {} => say(&format!("started {id}")),
                         Event::SIPSessionDidEnd { .. } => say(&format!("ended {id}")),
@@ -203,7 +244,7 @@ mod peer {
                 }
                 line = lines.recv() => {
                     let Some(line) = line else { break };
-                    if !command(&handle, line.trim()).await {
+                    if !command(&handle, line.trim(), args.vnc).await {
                         break;
                     }
                 }
@@ -216,7 +257,11 @@ mod peer {
     }
 
     /// Runs one command line; `false` to quit.
-    async fn command(handle: &sipsimple::native::Handle, line: &str) -> bool {
+    async fn command(
+        handle: &sipsimple::native::Handle,
+        line: &str,
+        vnc: Option<SocketAddr>,
+    ) -> bool {
         let mut words = line.splitn(3, ' ');
         let (cmd, a, b) = (words.next().unwrap_or(""), words.next(), words.next());
         let id = |s: Option<&str>| s.and_then(|s| s.parse::<u64>().ok());
@@ -262,6 +307,14 @@ mod peer {
                     .await
                     .map(|s| format!("session {s}"))
                     .map_err(|e| e.to_string()),
+            },
+            ("share", Some(target), _) => match vnc {
+                Some(vnc) => handle
+                    .share_desktop(target, vnc)
+                    .await
+                    .map(|s| format!("session {s}"))
+                    .map_err(|e| e.to_string()),
+                None => Err("share needs --vnc HOST:PORT".into()),
             },
             ("end", Some(s), _) => match id(Some(s)) {
                 Some(s) => handle

@@ -44,6 +44,7 @@ pub mod notification;
 pub mod notification_center;
 pub mod offer_answer;
 mod registration;
+pub mod rfb;
 pub mod rng;
 pub mod rtp;
 pub mod sdp;

@@ -44,7 +44,8 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("docker-compose", "docker-compose"), // validates docker-compose.yml (no engine needed)
     // the gateway store's PostgreSQL test starts a throwaway server with initdb/pg_ctl
     ("postgresql", "/usr/lib/postgresql/15/bin/initdb"),
-    // Xvnc, the real VNC server behind the native desktop-sharing suite
+    // Xvnc, the real VNC server behind the desktop-sharing suites (native_desktop, rfb_xvnc,
+    // e2e desktop.test.mjs, whose X client is tests/tools/x11-paint.mjs: no X library needed)
     ("tigervnc-standalone-server", "/usr/bin/Xvnc"),
 ];
 

@@ -60,6 +60,11 @@ pub(super) enum Command {
         handler: DesktopHandler,
         reply: oneshot::Sender<Result<Option<SocketAddr>, CommandError>>,
     },
+    AcceptProposal {
+        id: u64,
+        handler: DesktopHandler,
+        reply: oneshot::Sender<Result<Option<SocketAddr>, CommandError>>,
+    },
 }
 
 impl Handle {
@@ -116,6 +121,19 @@ impl Handle {
         handler: DesktopHandler,
     ) -> Result<Option<SocketAddr>, CommandError> {
         self.desktop(|reply| Command::Accept { id, handler, reply })
+            .await
+    }
+
+    /// Accepts the peer's proposal (`SIPSessionGotStreamProposal`) of a desktop-sharing
+    /// stream in the established session `id`, run by `handler` (as
+    /// [`accept_desktop`](Self::accept_desktop)); other streams proposed with it are
+    /// declined. Returns the local address a VNC viewer connects to, for a viewer.
+    pub async fn accept_desktop_proposal(
+        &self,
+        id: u64,
+        handler: DesktopHandler,
+    ) -> Result<Option<SocketAddr>, CommandError> {
+        self.desktop(|reply| Command::AcceptProposal { id, handler, reply })
             .await
     }
 }
@@ -224,6 +242,19 @@ impl Handlers {
                 let r = Self::prepare(handler).and_then(|(p, at)| {
                     self.pending.insert(id, p);
                     match ua.accept(now, id, None) {
+                        Ok(()) => Ok(at),
+                        Err(e) => {
+                            self.pending.remove(&id);
+                            Err(CommandError::Core(e))
+                        }
+                    }
+                });
+                let _ = reply.send(r);
+            }
+            Command::AcceptProposal { id, handler, reply } => {
+                let r = Self::prepare(handler).and_then(|(p, at)| {
+                    self.pending.insert(id, p);
+                    match ua.accept_proposal_of(now, id, &[crate::stream::DESKTOP_SHARING]) {
                         Ok(()) => Ok(at),
                         Err(e) => {
                             self.pending.remove(&id);

@@ -1,0 +1,286 @@
+// Desktop sharing in the softphone page (the seed's DesktopSharingStream: RFB, RFC 6143, over
+// MSRP through the gateway's relay). A real VNC server, TigerVNC's Xvnc, runs on a display of
+// its own (RFB on loopback only, no X TCP listener, security type None) with a known picture
+// painted by a tiny X client (tests/tools/x11-paint.mjs); the native peer (msrp_peer with
+// --vnc) registers with the gateway and shares that VNC server. In bob's page:
+//  1. in a chat session with the native peer, "View desktop" proposes a desktop-sharing
+//     stream; the peer accepts it with its external server handler; the page's RFB client
+//     draws the desktop on the canvas: its pixels match the picture, region by region;
+//  2. a click on the canvas (an RFB PointerEvent) reaches Xvnc, the X client sees the button
+//     press and turns its window yellow, and the canvas shows it;
+//  3. the native peer then shares its desktop in a new session; the page answers it and
+//     shows the desktop again.
+// Screenshots go to target/screenshots/. Everything runs on loopback and is stopped here.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchBrowser, startGateway, freeTcpPort } from './lib.mjs';
+import { paint, PRESSED_RGB } from '../tools/x11-paint.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..', '..');
+const PEER_BIN = process.env.SIPSIMPLE_MSRP_PEER_BIN ?? join(root, 'target', 'debug', 'examples', 'msrp_peer');
+const XVNC = '/usr/bin/Xvnc';
+const SHOTS = join(root, 'target', 'screenshots');
+const USERS = { bob: 'tweedle-dum-5', carol: 'red-queen-9' };
+const WIDTH = 320;
+const HEIGHT = 240;
+
+// The picture: three big areas and a row of 16 small squares of distinct colours (tiles of
+// many colours, so ZRLE's palette subencodings are used, not only solid tiles). The blue
+// area is the button: pressed, it turns yellow.
+const SQUARES = Array.from({ length: 16 }, (_, i) => ({
+  x: i * 20, y: 0, width: 20, height: 20,
+  rgb: (((i * 37) % 256) << 16) | (((i * 91 + 50) % 256) << 8) | ((255 - i * 13) % 256),
+}));
+const AREAS = [
+  { x: 0, y: 20, width: 160, height: 220, rgb: 0xd02020 },
+  { x: 160, y: 20, width: 160, height: 100, rgb: 0x20b040 },
+  { x: 160, y: 120, width: 160, height: 120, rgb: 0x2040e0 },
+];
+const WINDOWS = [...SQUARES, ...AREAS];
+// The blue area's index in WINDOWS (as the X client numbers its windows).
+const BUTTON = WINDOWS.length - 1;
+
+let gateway;
+let browser;
+let msrpTcp;
+let xvnc;
+let xclient;
+
+/** Starts Xvnc on a free display: RFB on 127.0.0.1 only, no X over TCP, no authentication. */
+async function startXvnc() {
+  if (!existsSync(XVNC)) throw new Error(`${XVNC} is missing: cargo xtask setup installs tigervnc-standalone-server`);
+  const display = [...Array(150).keys()].map((i) => 50 + i)
+    .find((d) => !existsSync(`/tmp/.X${d}-lock`) && !existsSync(`/tmp/.X11-unix/X${d}`));
+  const port = await freeTcpPort();
+  const child = spawn(XVNC, [`:${display}`, '-rfbport', String(port), '-localhost', '-interface', '127.0.0.1',
+    '-nolisten', 'tcp', '-SecurityTypes', 'None', '-geometry', `${WIDTH}x${HEIGHT}`, '-depth', '24',
+    '-AlwaysShared'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const stop = () => new Promise((ok) => {
+    if (child.exitCode === null) { child.once('exit', ok); child.kill('SIGTERM'); } else ok();
+  }).then(() => {
+    rmSync(`/tmp/.X${display}-lock`, { force: true });
+    rmSync(`/tmp/.X11-unix/X${display}`, { force: true });
+  });
+  for (let i = 0; i < 150; i++) {
+    if (child.exitCode !== null) throw new Error(`Xvnc :${display} exited: ${stderr}`);
+    if (existsSync(`/tmp/.X11-unix/X${display}`)) return { display, port, stop, logs: () => stderr };
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  await stop();
+  throw new Error(`Xvnc :${display} did not start: ${stderr}`);
+}
+
+before(async () => {
+  xvnc = await startXvnc();
+  xclient = await paint(xvnc.display, WINDOWS);
+  msrpTcp = await freeTcpPort();
+  gateway = await startGateway(USERS, { env: {
+    SIPSIMPLE_MSRP_TCP: `127.0.0.1:${msrpTcp}`, SIPSIMPLE_SIP_TCP: 'off', SIPSIMPLE_SIP_TLS: 'off',
+  } });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await gateway?.stop();
+  await xclient?.close();
+  await xvnc?.stop();
+  if (process.env.E2E_DEBUG) console.log(gateway?.logs().slice(-20000));
+});
+
+/** Starts the native peer as `user`, sharing the VNC server; lines it prints are kept. */
+function startPeer(user) {
+  if (!existsSync(PEER_BIN)) {
+    throw new Error(`${PEER_BIN} is missing: cargo build -p sipsimple --features native --example msrp_peer`);
+  }
+  const child = spawn(PEER_BIN, ['--proxy', gateway.sipUdp, '--account', `${user}@${gateway.domain}`,
+    '--password', USERS[user], '--relay', `127.0.0.1:${msrpTcp}`, '--vnc', `127.0.0.1:${xvnc.port}`,
+    '--receive-dir', mkdtempSync(join(tmpdir(), 'desktop-peer-'))], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines = [];
+  const waiters = [];
+  let buf = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (process.env.E2E_DEBUG) console.log(`${user} (native):`, line);
+      lines.push(line);
+      for (const w of [...waiters]) if (w.re.test(line)) { waiters.splice(waiters.indexOf(w), 1); w.ok(line.match(w.re)); }
+    }
+  });
+  return {
+    lines,
+    send: (cmd) => child.stdin.write(`${cmd}\n`),
+    waitFor: (re, ms = 20000, from = 0) => {
+      const seen = lines.slice(from).find((l) => re.test(l));
+      if (seen) return Promise.resolve(seen.match(re));
+      return new Promise((ok, fail) => {
+        const w = { re, ok: (m) => { clearTimeout(t); ok(m); } };
+        const t = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          fail(new Error(`native peer: no line matching ${re} in ${ms} ms; got:\n${lines.join('\n')}\n${stderr}`));
+        }, ms);
+        waiters.push(w);
+      });
+    },
+    stop: () => new Promise((ok) => {
+      if (child.exitCode !== null) return ok();
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      child.once('exit', () => { clearTimeout(t); ok(); });
+      child.stdin.write('quit\n');
+    }),
+  };
+}
+
+async function openPage(user) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  if (process.env.E2E_DEBUG) page.on('console', (m) => console.log(`${user}:`, m.text()));
+  await page.goto(gateway.http);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
+  await page.fill('#user', user);
+  await page.fill('#password', USERS[user]);
+  await page.click('#register');
+  await page.waitForSelector('#reg-state[data-state="registered"]', { timeout: 15000 });
+  await page.waitForSelector('#files[data-relay="connected"]', { timeout: 15000 });
+  return { page, context, errors };
+}
+
+const hex = (rgb) => `#${rgb.toString(16).padStart(6, '0')}`;
+
+/**
+ * The regions to compare: 5×5 pixels at the centre of each square and of each area (away
+ * from the edges, and from the pointer, which Xvnc draws into the framebuffer).
+ */
+function expected(pressed = false) {
+  return WINDOWS.map((w, i) => ({
+    x: w.x + Math.floor(w.width / 2) - 2 + (i === BUTTON ? 40 : 0),
+    y: w.y + Math.floor(w.height / 2) - 2 + (i === BUTTON ? 30 : 0),
+    rgb: pressed && i === BUTTON ? PRESSED_RGB : w.rgb,
+  }));
+}
+
+/** Waits until every region of the canvas is its expected colour; returns what it saw. */
+async function waitForPicture(page, regions, what) {
+  try {
+    await page.waitForFunction(({ regions, w, h }) => {
+      const c = document.getElementById('desktop-canvas');
+      if (c.width !== w || c.height !== h) return false;
+      const ctx = c.getContext('2d');
+      return regions.every(({ x, y, rgb }) => {
+        const px = ctx.getImageData(x, y, 5, 5).data;
+        for (let i = 0; i < px.length; i += 4) {
+          if (((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]) !== rgb || px[i + 3] !== 255) return false;
+        }
+        return true;
+      });
+    }, { regions, w: WIDTH, h: HEIGHT }, { timeout: 20000, polling: 100 });
+  } catch (e) {
+    await page.locator('#desktop-canvas').screenshot({ path: join(SHOTS, 'desktop-failure.png') }).catch(() => {});
+    const seen = await page.evaluate((regions) => {
+      const ctx = document.getElementById('desktop-canvas').getContext('2d');
+      return regions.map(({ x, y }) => [...ctx.getImageData(x, y, 1, 1).data.slice(0, 3)]
+        .map((v) => v.toString(16).padStart(2, '0')).join(''));
+    }, regions);
+    throw new Error(`${what}: the canvas does not show the picture; expected ${regions.map((r) => hex(r.rgb)).join(' ')}, `
+      + `saw #${seen.join(' #')}; state: ${await page.textContent('#desktop-status')}\n${e.message}`);
+  }
+}
+
+test('the page views the native peer\'s VNC desktop on a canvas; a click changes it', { timeout: 90000 }, async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const carol = startPeer('carol');
+  const bob = await openPage('bob');
+  try {
+    await carol.waitFor(/^registered$/);
+    await carol.waitFor(/^relay /);
+    // A chat session, carol → bob.
+    carol.send(`chat bob@${gateway.domain}`);
+    const [, sid] = await carol.waitFor(/^session (\d+)$/);
+    await bob.page.waitForSelector('#incoming:not([hidden])', { timeout: 15000 });
+    await bob.page.click('#answer');
+    await bob.page.waitForSelector('#call-state[data-state="established"]', { timeout: 15000 });
+    await carol.waitFor(new RegExp(`^started ${sid}$`));
+
+    // 1. "View desktop": a desktop-sharing stream proposed, the native peer shares Xvnc.
+    assert.equal(await bob.page.getAttribute('#view-desktop', 'aria-pressed'), 'false');
+    // DesktopSharingStreamGotData comes to observers that ask for it by name.
+    await bob.page.evaluate(() => {
+      window.__rfb = { bytes: 0, typed: true };
+      window.softphone.app.addObserver('DesktopSharingStreamGotData', (n) => {
+        window.__rfb.bytes += n.data.data.length;
+        window.__rfb.typed &&= n.data.data instanceof Uint8Array && n.sender.type === 'Stream';
+      });
+    });
+    await bob.page.click('#view-desktop');
+    await carol.waitFor(new RegExp(`^proposal ${sid} desktop-sharing$`));
+    await carol.waitFor(new RegExp(`^desktop ${sid}$`));
+    await bob.page.waitForSelector('#desktop:not([hidden])', { timeout: 5000 });
+    await waitForPicture(bob.page, expected(), 'in-call view');
+    assert.equal(await bob.page.getAttribute('#desktop', 'data-state'), 'viewing');
+    assert.equal(await bob.page.getAttribute('#view-desktop', 'aria-pressed'), 'true');
+    assert.deepEqual(await bob.page.evaluate(() => window.softphone.app.streams(window.softphone.session)),
+      ['chat', 'desktop-sharing']);
+    const info = await bob.page.evaluate(() => window.softphone.app.desktop(window.softphone.session));
+    assert.equal(info.width, WIDTH);
+    assert.equal(info.height, HEIGHT);
+    assert.ok(info.connected && info.updates >= 1, JSON.stringify(info));
+    const rfb = await bob.page.evaluate(() => window.__rfb);
+    assert.ok(rfb.typed && rfb.bytes > 12, `DesktopSharingStreamGotData: ${JSON.stringify(rfb)}`);
+    // Both ends' desktop stream goes through the relay, as chat does.
+    const sdp = await bob.page.evaluate(() => window.softphone.app.localSdp(window.softphone.session));
+    assert.match(sdp, /m=application \d+ TCP\/MSRP \*[\s\S]*a=accept-types:application\/x-rfb[\s\S]*a=rfbsetup:active/);
+    await bob.page.screenshot({ path: join(SHOTS, 'desktop-view.png'), fullPage: true });
+
+    // 2. A click on the blue area of the canvas (CSS pixels scaled to the framebuffer).
+    const box = await bob.page.locator('#desktop-canvas').boundingBox();
+    const target = { x: WINDOWS[BUTTON].x + 80, y: WINDOWS[BUTTON].y + 60 };
+    assert.equal(xclient.presses.length, 0);
+    await bob.page.mouse.click(box.x + (target.x * box.width) / WIDTH, box.y + (target.y * box.height) / HEIGHT);
+    const press = await xclient.waitForPress();
+    assert.equal(press.index, BUTTON, 'the press reached the blue window');
+    assert.equal(press.button, 1, 'the left button');
+    assert.ok(Math.abs(press.x - 80) <= 2 && Math.abs(press.y - 60) <= 2, `at the clicked point: ${JSON.stringify(press)}`);
+    await waitForPicture(bob.page, expected(true), 'after the click');
+    await bob.page.screenshot({ path: join(SHOTS, 'desktop-clicked.png'), fullPage: true });
+
+    // Stop viewing: the stream is removed, the chat goes on.
+    await bob.page.click('#view-desktop');
+    await bob.page.waitForFunction(() => !window.softphone.app.streams(window.softphone.session).includes('desktop-sharing'),
+      null, { timeout: 10000 });
+    assert.deepEqual(await bob.page.evaluate(() => window.softphone.app.streams(window.softphone.session)), ['chat']);
+    carol.send(`end ${sid}`);
+    await bob.page.waitForSelector('#call-state[data-state="ended"]', { timeout: 15000 });
+
+    // 3. The native peer shares its desktop in a new session; the page answers it.
+    const from = carol.lines.length;
+    carol.send(`share bob@${gateway.domain}`);
+    const [, sid2] = await carol.waitFor(/^session (\d+)$/, 20000, from);
+    await bob.page.waitForSelector('#incoming:not([hidden])', { timeout: 15000 });
+    assert.equal(await bob.page.getAttribute('#incoming', 'data-streams'), 'desktop-sharing');
+    await bob.page.click('#answer');
+    await carol.waitFor(new RegExp(`^started ${sid2}$`), 20000, from);
+    await waitForPicture(bob.page, expected(true), 'shared by the peer');
+    carol.send(`end ${sid2}`);
+    await bob.page.waitForSelector('#call-state[data-state="ended"]', { timeout: 15000 });
+    assert.equal(carol.lines.filter((l) => l.startsWith('desktop-failed')).length, 0, carol.lines.join('\n'));
+    assert.deepEqual(bob.errors, []);
+  } finally {
+    await carol.stop();
+    await bob.context.close();
+  }
+});
