@@ -213,7 +213,10 @@ export type SIPApplicationDidStart = NotificationOf<'SIPApplicationDidStart', nu
 /**
  * The WebSocket dropped (or a reconnection attempt failed) and will be reopened after
  * `delay` ms: the `attempt`-th attempt. Registration and sessions follow the core's rules
- * for a closed flow meanwhile.
+ * for a closed flow meanwhile (established calls are kept for 32 s when the registrar
+ * confirmed RFC 5626 outbound, as the gateway's does). When the browser reports the network
+ * back (the window's `online` event) while an attempt waits, it is made at once: this
+ * notification comes again with `delay` 0.
  */
 export type SIPApplicationWillReconnect = NotificationOf<'SIPApplicationWillReconnect', null, {
   /** The attempt about to be made, from 1. */

@@ -64,6 +64,11 @@ struct Inner {
     attempt: u32,
     reconnect_timer: Option<i32>,
     reconnect_cb: Option<Closure<dyn FnMut()>>,
+    /// The window's `online` listener while a reconnection waits: the network is back (a
+    /// new Wi-Fi, a cable plugged in), so the next attempt goes now rather than after its
+    /// back-off.
+    online_cb: Option<Closure<dyn FnMut()>>,
+    online_listening: bool,
     /// The code and reason of the last close, for `SIPApplicationDidEnd`.
     last_close: (u16, String),
     /// Chat and file transfer over the gateway's MSRP relay (`msrp.rs`).
@@ -303,6 +308,8 @@ impl SIPApplication {
                 attempt: 0,
                 reconnect_timer: None,
                 reconnect_cb: None,
+                online_cb: None,
+                online_listening: false,
                 last_close: (1005, String::new()),
                 msrp,
                 desktop: desktop::Desktop::default(),
@@ -829,6 +836,7 @@ fn end(inner: &mut Inner, out: &mut Pending) {
     inner.connected = false;
     inner.attempt = 0;
     inner.ws = None;
+    stop_online_listener(inner);
     let (code, reason) = inner.last_close.clone();
     out.push(notification_object(
         "SIPApplicationDidEnd",
@@ -863,6 +871,7 @@ fn schedule_reconnect(inner: &mut Inner, weak: Weak<RefCell<Inner>>, out: &mut P
     let Some(window) = web_sys::window() else {
         return;
     };
+    let online = weak.clone();
     // One closure serves every attempt: replacing it while it runs would free running code.
     let cb = inner.reconnect_cb.get_or_insert_with(|| {
         Closure::new(move || {
@@ -896,4 +905,54 @@ fn schedule_reconnect(inner: &mut Inner, weak: Weak<RefCell<Inner>>, out: &mut P
             delay as i32,
         )
         .ok();
+    listen_for_online(inner, &window, online);
+}
+
+/// Listens for the window's `online` event while a reconnection waits: when it fires, the
+/// pending attempt goes at once (`SIPApplicationWillReconnect` with `delay` 0).
+fn listen_for_online(inner: &mut Inner, window: &web_sys::Window, weak: Weak<RefCell<Inner>>) {
+    if inner.online_listening {
+        return;
+    }
+    let cb = inner.online_cb.get_or_insert_with(|| {
+        Closure::new(move || {
+            with_inner(&weak, |inner, out| {
+                if inner.reconnect_timer.is_none() || !inner.started || inner.stopping {
+                    return;
+                }
+                let Some(window) = web_sys::window() else {
+                    return;
+                };
+                cancel_reconnect(inner);
+                let Some(cb) = inner.reconnect_cb.as_ref() else {
+                    return;
+                };
+                let timer = window
+                    .set_timeout_with_callback_and_timeout_and_arguments_0(
+                        cb.as_ref().unchecked_ref(),
+                        0,
+                    )
+                    .ok();
+                inner.reconnect_timer = timer;
+                out.push(notification_object(
+                    "SIPApplicationWillReconnect",
+                    JsValue::NULL,
+                    data_object(&[("attempt", inner.attempt.into()), ("delay", 0.into())]),
+                ));
+            });
+        })
+    });
+    inner.online_listening = window
+        .add_event_listener_with_callback("online", cb.as_ref().unchecked_ref())
+        .is_ok();
+}
+
+fn stop_online_listener(inner: &mut Inner) {
+    if !inner.online_listening {
+        return;
+    }
+    inner.online_listening = false;
+    if let (Some(window), Some(cb)) = (web_sys::window(), inner.online_cb.as_ref()) {
+        let _ = window.remove_event_listener_with_callback("online", cb.as_ref().unchecked_ref());
+    }
 }

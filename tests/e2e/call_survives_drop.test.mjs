@@ -1,4 +1,4 @@
-// A call survives a short WebSocket drop: Alice's page loses its connection to the gateway
+// Reconnection in the browser. A call survives a short WebSocket drop: Alice's page loses its connection to the gateway
 // in the middle of a call with Bob (the socket is closed under the SDK), the SDK reconnects
 // and registers again (RFC 5626 outbound: the registrar answers `Require: outbound`), and
 // the call goes on: Bob's hold and unhold reach Alice over the new connection, audio keeps
@@ -7,13 +7,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createManagers, openSdkPage, startSdkSite, waitFor } from './sdk_page.mjs';
+import { freeTcpPort, startGateway } from './lib.mjs';
 
 const USERS = { alice: 'drop-a1', bob: 'drop-b2' };
 
 let sdk;
 
 before(async () => {
-  sdk = await startSdkSite(USERS);
+  // A fixed port, so that the second test can restart the gateway in place.
+  sdk = await startSdkSite(USERS, { http: `127.0.0.1:${await freeTcpPort()}` });
 });
 
 after(async () => {
@@ -76,5 +78,40 @@ test('a call survives a short WebSocket drop', { timeout: 90000 }, async () => {
     assert.equal(await bob.evaluate(() => window.call.endReason.originator), 'remote');
   } finally {
     for (const c of contexts) await c.close();
+  }
+});
+
+// The network comes back (the window's `online` event) while the SDK waits out its back-off
+// against a dead gateway: the waiting attempt is made at once (SIPApplicationWillReconnect
+// with delay 0, then SIPApplicationDidReconnect), not when its timer would have fired.
+test('the online event makes a waiting reconnection go at once', { timeout: 60000 }, async () => {
+  const context = await sdk.browser.newContext();
+  try {
+    const { page } = await openSdkPage(context, sdk.site);
+    await createManagers(page);
+    const id = `alice@${sdk.gateway.domain}`;
+    await page.evaluate(async ({ id, server, password }) => {
+      await window.accounts.start();
+      await window.accounts.addAccount({ id, server, password });
+      window.accounts.on('SIPApplicationWillReconnect', (n) => window.log.push(`delay:${n.data.delay}`));
+    }, { id, server: sdk.server, password: USERS.alice });
+    await waitFor(page, () => window.accounts.getAccounts()[0].registrationState === 'registered');
+
+    const { http, dataDir } = sdk.gateway;
+    await sdk.gateway.kill();
+    // Wait until an attempt is scheduled 3 s or more away (the fourth or a later one), which
+    // leaves the restart below time to finish before that attempt's timer.
+    await waitFor(page, () => window.log.some((l) => l.startsWith('delay:') && Number(l.slice(6)) >= 3000), null, 20000);
+    const listen = new URL(http).host;
+    sdk.gateway = await startGateway({}, { http: listen, dataDir });
+    await page.evaluate(() => { window.log.length = 0; window.dispatchEvent(new Event('online')); });
+    await waitFor(page, () => window.log.includes('SIPApplicationDidReconnect'));
+    const log = await page.evaluate(() => [...window.log]);
+    const reconnected = log.indexOf('SIPApplicationDidReconnect');
+    const delays = log.slice(0, reconnected).filter((l) => l.startsWith('delay:'));
+    assert.deepEqual(delays, ['delay:0'], `the online event did not trigger the attempt: ${JSON.stringify(log)}`);
+    await waitFor(page, () => window.accounts.getAccounts()[0].registrationState === 'registered');
+  } finally {
+    await context.close();
   }
 });

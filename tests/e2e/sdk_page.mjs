@@ -30,22 +30,23 @@ window.ready = true;
  * Chromium. Resolves with `{gateway, site, browser, server, stop}` (`server`: the gateway's
  * WebSocket URL).
  */
-export async function startSdkSite(users) {
+export async function startSdkSite(users, gatewayOptions = {}) {
   if (!existsSync(join(PACKAGE, 'managers.js'))) {
     throw new Error(`${PACKAGE}/managers.js is missing: run \`cargo xtask pack\` (cargo xtask test does)`);
   }
-  const gateway = await startGateway(users);
+  const gateway = await startGateway(users, gatewayOptions);
   const site = await startStaticServer({ dir: PACKAGE, files: { '/index.html': PAGE } });
   const browser = await launchBrowser();
-  return {
+  const sdk = {
     gateway, site, browser,
     server: `${gateway.http.replace(/^http/, 'ws')}ws`,
     stop: async () => {
       await browser.close();
       await site.stop();
-      await gateway.stop();
+      await sdk.gateway.stop();
     },
   };
+  return sdk;
 }
 
 /** Opens the page in `context` once the SDK is initialised; collects page errors. */
