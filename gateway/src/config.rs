@@ -9,6 +9,7 @@
 //! an error names the key (`config error: security.lockout_after: must be at least 1`).
 
 use crate::guard::{LockoutPolicy, RatePolicy};
+pub use cluster::{Cluster, ClusterSettings};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -47,6 +48,8 @@ pub struct Config {
     pub media: Media,
     /// `[msrp]`: the MSRP relay (RFC 4976) over TCP and WebSocket (RFC 7977).
     pub msrp: Msrp,
+    /// `[cluster]`: this node of several gateways sharing PostgreSQL, or `None` alone.
+    pub cluster: Option<Cluster>,
 }
 
 /// The `[msrp]` settings, checked.
@@ -182,6 +185,18 @@ command-line flags override both. Keys, defaults and environment variables:
   max_chunk_size = 1048576 largest chunk forwarded, bytes; larger ones get 413
                                                                     SIPSIMPLE_MSRP_MAX_CHUNK_SIZE
   max_connections_per_ip = 64  MSRP connections per source address  SIPSIMPLE_MSRP_MAX_CONNECTIONS_PER_IP
+  [cluster]                (several gateways behind a front proxy, sharing PostgreSQL;
+                           docs/scaling.md. Setting any key needs node_id, address, secret
+                           and a postgres:// database.url)
+  node_id = \"\"             this node's id, 1-64 of A-Z a-z 0-9 . _ -  SIPSIMPLE_CLUSTER_NODE_ID
+  address = \"\"             \"10.0.0.11:5060\" or \"sip:host:port;transport=udp|tcp\": where the
+                           other nodes and the front proxy reach this node; also the SIP
+                           address advertised when sip_udp is 0.0.0.0  SIPSIMPLE_CLUSTER_ADDRESS
+  secret = \"\"              shared by every node (16+ characters): signs the requests a node
+                           hands to another for its WebSocket users  SIPSIMPLE_CLUSTER_SECRET
+  peers = []               addresses (\"10.0.0.12\" or \"10.0.0.12:5060\") hand-overs are
+                           accepted from; empty = any source with a valid signature
+                                                                    SIPSIMPLE_CLUSTER_PEERS
   [log]
   sip = false              log every SIP message (debug, target sipsimple_gateway::sip)
                                                                     SIPSIMPLE_LOG_SIP
@@ -199,6 +214,8 @@ impl std::fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+pub mod cluster;
 
 fn key_error(key: &str, what: impl std::fmt::Display) -> ConfigError {
     ConfigError(format!("{key}: {what}"))
@@ -244,6 +261,9 @@ pub struct Settings {
     /// `[msrp]`.
     #[serde(default)]
     pub msrp: MsrpSettings,
+    /// `[cluster]`.
+    #[serde(default)]
+    pub cluster: ClusterSettings,
 }
 
 /// The `[msrp]` table.
@@ -421,6 +441,7 @@ impl Settings {
         r.advertise = text("msrp.advertise");
         r.max_chunk_size = num64("msrp.max_chunk_size")?;
         r.max_connections_per_ip = num32("msrp.max_connections_per_ip")?;
+        s.cluster = ClusterSettings::from_env(text);
         Ok(s)
     }
 
@@ -477,6 +498,7 @@ impl Settings {
                     .max_connections_per_ip
                     .or(self.msrp.max_connections_per_ip),
             },
+            cluster: self.cluster.overlay(over.cluster),
         }
     }
 
@@ -508,6 +530,7 @@ impl Settings {
         let upstream = parse_upstream(&self.upstream)?;
         let media = parse_media(&self.media, &data_dir)?;
         let msrp = parse_msrp(&self.msrp)?;
+        let cluster = cluster::parse_cluster(&self.cluster, database_url.as_deref())?;
         let addr =
             |key: &str, v: &Option<String>, default: &str| -> Result<SocketAddr, ConfigError> {
                 let v = v.as_deref().unwrap_or(default);
@@ -569,6 +592,17 @@ impl Settings {
                 ));
             }
         }
+        let sip_tcp = optional("sip_tcp", &self.sip_tcp, "127.0.0.1:5060")?;
+        if cluster
+            .as_ref()
+            .is_some_and(|c| c.dest.transport == sipsimple::transaction::TransportKind::Tcp)
+            && sip_tcp.is_none()
+        {
+            return Err(key_error(
+                "cluster.address",
+                "names TCP but sip_tcp is off: the other nodes could not reach this one",
+            ));
+        }
         Ok(Config {
             data_dir,
             domain,
@@ -577,7 +611,7 @@ impl Settings {
             http: addr("http", &self.http, "127.0.0.1:8080")?,
             https: optional("https", &self.https, "127.0.0.1:8443")?,
             sip_udp: addr("sip_udp", &self.sip_udp, "127.0.0.1:5060")?,
-            sip_tcp: optional("sip_tcp", &self.sip_tcp, "127.0.0.1:5060")?,
+            sip_tcp,
             sip_tls: optional("sip_tls", &self.sip_tls, "127.0.0.1:5061")?,
             web_dir: self.web_dir.unwrap_or_else(|| PathBuf::from("web")),
             demo: self.demo.unwrap_or(true),
@@ -590,6 +624,7 @@ impl Settings {
             log_sip: self.log.sip.unwrap_or(false),
             media,
             msrp,
+            cluster,
         })
     }
 }
@@ -891,7 +926,7 @@ mod tests {
 
     /// Every key, its environment variable is `SIPSIMPLE_` + the key upper-cased with `_` for
     /// `.`; the defaults and meanings are listed in `--help`.
-    const KEYS: [&str; 21] = [
+    const KEYS: [&str; 25] = [
         "data_dir",
         "domain",
         "http",
@@ -913,6 +948,10 @@ mod tests {
         "upstream.proxy",
         "upstream.username",
         "upstream.password",
+        "cluster.node_id",
+        "cluster.address",
+        "cluster.secret",
+        "cluster.peers",
     ];
 
     #[test]
@@ -984,7 +1023,7 @@ mod tests {
             addr.to_string().starts_with("config error: sip_tcp: "),
             "{addr}"
         );
-        assert_eq!(KEYS.len(), 21);
+        assert_eq!(KEYS.len(), 25);
         for k in KEYS {
             assert!(HELP.contains(&env_name(k)), "{k} is documented");
         }

@@ -9,6 +9,7 @@
 use crate::config::Config;
 use crate::guard::{source_key, RateLimiter};
 use crate::metrics::{Drop, Metrics};
+use crate::proxy::cluster::NodeBinding;
 use crate::proxy::{Core, Input, Output, Stats, StoreOp, UserAnswer};
 use crate::store::Store;
 use crate::transport::Transports;
@@ -222,6 +223,17 @@ impl Gateway {
                     gw.input(Input::User { token, answer });
                 });
             }
+            Output::Locate { token, user } => {
+                let gw = self.clone();
+                tokio::spawn(async move {
+                    let (answer, bindings) = gw.locate(&user).await;
+                    gw.input(Input::Located {
+                        token,
+                        answer,
+                        bindings,
+                    });
+                });
+            }
             Output::Store(op) => {
                 if self.writes.try_send((op, unix_millis())).is_err() {
                     // One line per drop would itself load a gateway already behind: log at
@@ -238,6 +250,33 @@ impl Gateway {
         }
     }
 
+    /// The hashes of `user` and its live bindings on every node of the cluster.
+    async fn locate(&self, user: &str) -> (UserAnswer, Vec<NodeBinding>) {
+        let hashes = self.store.hashes(user, &self.cfg.domain).await;
+        let rows = self.store.user_bindings(user, unix_millis()).await;
+        match (hashes, rows) {
+            (Ok(Some(h)), Ok(rows)) => {
+                let bindings = rows
+                    .into_iter()
+                    .map(|r| NodeBinding {
+                        node: crate::config::cluster::parse_address(&r.node_uri)
+                            .ok()
+                            .map(|(_, d)| d),
+                        contact: r.contact,
+                        source: r.source,
+                        node_id: r.node_id,
+                    })
+                    .collect();
+                (UserAnswer::Found(h), bindings)
+            }
+            (Ok(None), _) => (UserAnswer::Missing, Vec::new()),
+            (Err(e), _) | (_, Err(e)) => {
+                warn!(error = %e, "user store failed during a look-up");
+                (UserAnswer::Failed, Vec::new())
+            }
+        }
+    }
+
     /// Drops lapsed state; called every few seconds.
     pub fn expire(&self) {
         lock(&self.core).expire(self.now());
@@ -246,7 +285,10 @@ impl Gateway {
     /// Puts back the bindings the store holds (start-up).
     pub async fn restore_bindings(&self) -> Result<usize, crate::store::StoreError> {
         let now_ms = unix_millis();
-        let rows = self.store.live_bindings(now_ms).await?;
+        let mut rows = self.store.live_bindings(now_ms).await?;
+        // In a cluster the other nodes' registrations stay theirs (looked up when needed).
+        let me = self.cfg.cluster.as_ref().map_or("", |c| c.node_id.as_str());
+        rows.retain(|r| r.node_id == me);
         let n = rows.len();
         let mut core = lock(&self.core);
         let now = self.now();

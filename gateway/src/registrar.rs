@@ -288,10 +288,17 @@ impl Registrar {
 
     /// A connection closed: the WebSocket bindings made over it go (RFC 7118 §5: their
     /// contacts cannot be reached any more); TCP and TLS bindings fall back to their
-    /// contact's address.
-    pub fn flow_closed(&mut self, flow: u64) {
-        self.bindings.retain(|_, list| {
-            list.retain(|b| !(b.flow_bound() && b.source.flow == Some(flow)));
+    /// contact's address. Returns the (user, contact) of the bindings that went.
+    pub fn flow_closed(&mut self, flow: u64) -> Vec<(String, Uri)> {
+        let mut gone = Vec::new();
+        self.bindings.retain(|user, list| {
+            list.retain(|b| {
+                let dead = b.flow_bound() && b.source.flow == Some(flow);
+                if dead {
+                    gone.push((user.clone(), b.contact.clone()));
+                }
+                !dead
+            });
             for b in list.iter_mut() {
                 if b.source.flow == Some(flow) {
                     b.source.flow = None;
@@ -299,6 +306,7 @@ impl Registrar {
             }
             !list.is_empty()
         });
+        gone
     }
 
     /// Puts back a binding read from the store at start-up, `remaining` from `now`.

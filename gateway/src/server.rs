@@ -123,8 +123,18 @@ fn show(addr: Option<SocketAddr>) -> String {
 
 /// Runs the gateway until a stop signal.
 pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
-    let store = Store::connect(&cfg.data_dir, cfg.database_url.as_deref()).await?;
+    let mut store = Store::connect(&cfg.data_dir, cfg.database_url.as_deref()).await?;
+    if let Some(c) = &cfg.cluster {
+        store = store.with_node(crate::store::Node {
+            id: c.node_id.clone(),
+            uri: c.uri.to_string(),
+        });
+        let gone = store.forget_node_flows().await?;
+        info!(node = %c.node_id, address = %c.uri, forgotten = gone, "cluster node");
+    }
     info!(backend = store.backend(), "database open");
+    // With PostgreSQL nothing else has made the data directory (certificate, secrets).
+    crate::store::create_private_dir(&cfg.data_dir)?;
     let (cert_path, key_path, made) = cert::ensure(&cfg.data_dir)?;
     if made {
         info!(cert = %cert_path.display(), "made a self-signed certificate");
@@ -134,7 +144,25 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
     }
 
     let udp = Arc::new(UdpSocket::bind(cfg.sip_udp).await?);
-    let udp_addr = advertised(udp.local_addr()?);
+    // Bound to every interface in a cluster: the cluster address is the one the front and
+    // the other nodes use, so Via and Record-Route name it.
+    let cluster_ip = cfg
+        .cluster
+        .as_ref()
+        .and_then(|c| crate::proxy::route::parse_ip(&c.dest.host));
+    let in_cluster = |bound: Option<SocketAddr>, adv: SocketAddr| match (bound, cluster_ip) {
+        (Some(b), Some(ip)) if b.ip().is_unspecified() && b.is_ipv4() == ip.is_ipv4() => {
+            SocketAddr::new(ip, adv.port())
+        }
+        _ => adv,
+    };
+    let udp_bound = udp.local_addr()?;
+    let udp_addr = match cluster_ip {
+        Some(ip) if udp_bound.ip().is_unspecified() && udp_bound.is_ipv4() == ip.is_ipv4() => {
+            SocketAddr::new(ip, udp_bound.port())
+        }
+        _ => advertised(udp_bound),
+    };
     let sip_tcp = bind_tcp(cfg.sip_tcp).await?;
     let sip_tls = bind_tcp(cfg.sip_tls).await?;
     let http = TcpListener::bind(cfg.http).await?;
@@ -158,8 +186,8 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
         Some(l) => Some(l.local_addr()?),
         None => None,
     };
-    let tcp_addr = sip_tcp.as_ref().map(|(_, a)| *a);
-    let tls_addr = sip_tls.as_ref().map(|(_, a)| *a);
+    let tcp_addr = sip_tcp.as_ref().map(|(_, a)| in_cluster(cfg.sip_tcp, *a));
+    let tls_addr = sip_tls.as_ref().map(|(_, a)| in_cluster(cfg.sip_tls, *a));
 
     let local = Local {
         domain: cfg.domain.clone(),
@@ -172,6 +200,15 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
     getrandom::fill(&mut seed)?;
     let mut core = Core::new(local, u64::from_le_bytes(seed));
     core.set_lockout_policy(cfg.security.lockout);
+    core.set_cluster(
+        cfg.cluster
+            .as_ref()
+            .map(|c| crate::proxy::cluster::ClusterNode {
+                node_id: c.node_id.clone(),
+                secret: c.secret.clone(),
+                peers: c.peers.clone(),
+            }),
+    );
     core.set_upstream(cfg.upstream.as_ref().map(|u| {
         crate::proxy::upstream::Upstream {
             dest: crate::proxy::Dest::new(

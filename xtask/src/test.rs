@@ -171,13 +171,16 @@ fn native_interop() -> Result {
     run(&mut cmd)
 }
 
-/// The compose file parses under docker-compose 1.29, and the Dockerfile installs the
+/// The compose files (one gateway; the cluster of docs/scaling.md) parse under
+/// docker-compose 1.29, and the Dockerfile installs the
 /// wasm-bindgen-cli the lock file wants.
 fn container_files() -> Result {
     if which("docker-compose").is_none() {
         return Err("docker-compose not found (Debian package docker-compose)".into());
     }
-    run(command("docker-compose").args(["-f", "docker-compose.yml", "config", "-q"]))?;
+    for file in ["docker-compose.yml", "docker-compose.cluster.yml"] {
+        run(command("docker-compose").args(["-f", file, "config", "-q"]))?;
+    }
     let version = wasm_bindgen_version()?;
     let dockerfile = std::fs::read_to_string(root().join("Dockerfile"))
         .map_err(|e| format!("Dockerfile: {e}"))?;

@@ -20,6 +20,10 @@ pub(super) struct Prepared {
     pub(super) msg: Message,
     /// The loop-detection hash of the request as received.
     pub(super) hash: String,
+    /// Another node of the cluster handed it over: deliver to our own flows only.
+    pub(super) from_node: bool,
+    /// The branches that are hand-overs to other nodes (signed when sent).
+    pub(super) node_dests: Vec<Dest>,
 }
 
 /// What route preprocessing (§16.4) found.
@@ -42,7 +46,7 @@ enum Target {
     Reject(u16, &'static str),
 }
 
-type Targets = Vec<(Option<Uri>, Dest)>;
+pub(super) type Targets = Vec<(Option<Uri>, Dest)>;
 
 pub(super) fn is_ws(d: &Dest) -> bool {
     matches!(d.transport, TransportKind::Ws | TransportKind::Wss)
@@ -136,8 +140,18 @@ impl Core {
             r.push_header("Unsupported", required.join(", "));
             return self.send_response(now, server, None, r);
         }
-        // §16.3 step 6, §22.3: our users prove who they are before their requests go on.
-        if self.needs_auth(&source, &msg) {
+        // Another node of the cluster vouches for a hand-over (its MAC); a header that does
+        // not verify is refused rather than ignored.
+        let from_node = match self.hand_over(&source, &msg) {
+            super::cluster::HandOver::Forged => {
+                return self.reply(now, server, &msg, 403, "Forbidden")
+            }
+            super::cluster::HandOver::Valid => true,
+            super::cluster::HandOver::None => false,
+        };
+        // §16.3 step 6, §22.3: our users prove who they are before their requests go on
+        // (a hand-over was challenged on the node that took it first).
+        if !from_node && self.needs_auth(&source, &msg) {
             return self.authorize(now, server, source, msg, max_forwards);
         }
         self.route(now, server, source, msg, max_forwards, false);
@@ -156,6 +170,9 @@ impl Core {
     ) {
         let method = msg.method().unwrap_or_default().to_string();
         let hash = self.local.loop_hash(&msg);
+        // A hand-over header reaching this point was verified in `on_request`; it is ours to
+        // consume.
+        let from_node = msg.remove_header(super::cluster::NODE_HEADER) > 0;
         let routes = match self.pop_routes(&mut msg) {
             Ok(r) => r,
             Err(()) => return self.reply(now, server, &msg, 400, "Bad Route Header"),
@@ -190,12 +207,25 @@ impl Core {
             source,
             msg,
             hash,
+            from_node,
+            node_dests: Vec::new(),
         };
         match self.target(&prep.source, &prep.msg, &routes, authenticated) {
             Target::Reject(code, reason) => self.reply(now, server, &prep.msg, code, reason),
             Target::Dests(t) => self.forward(now, prep, t),
+            Target::Local(user) if self.clustered() && !prep.from_node => {
+                // The location service is the shared store's: the user may be on any node.
+                let msg = prep.msg.clone();
+                if !self.look_up(user.clone(), Pending::Local { prep, user }, true) {
+                    self.reply(now, server, &msg, 503, "Service Unavailable");
+                }
+            }
             Target::Local(user) => {
-                let targets = self.local_targets(now, &user);
+                let targets = if prep.from_node {
+                    self.hand_over_targets(now, &user)
+                } else {
+                    self.local_targets(now, &user)
+                };
                 if !targets.is_empty() {
                     return self.forward(now, prep, targets);
                 }
@@ -323,6 +353,7 @@ impl Core {
             if let (Some(uri), StartLine::Request { uri: ruri, .. }) = (uri, &mut msg.start) {
                 *ruri = uri;
             }
+            self.sign_hand_over(&prep, &dest, &mut msg);
             if record {
                 let rr_in = self.local.record_route(&prep.source, &call_id);
                 let rr_out = self.local.record_route(&dest, &call_id);

@@ -19,6 +19,7 @@
 
 mod auth;
 pub mod calls;
+pub mod cluster;
 pub mod context;
 mod forward;
 mod responses;
@@ -72,6 +73,15 @@ pub enum Input {
         /// The destination.
         dest: Dest,
     },
+    /// The answer to [`Output::Locate`]: the user's hashes and its bindings on every node.
+    Located {
+        /// The look-up's token.
+        token: u64,
+        /// What the store said about the user.
+        answer: UserAnswer,
+        /// The user's live bindings in the shared store.
+        bindings: Vec<cluster::NodeBinding>,
+    },
     /// The answer to [`Output::Lookup`].
     User {
         /// The look-up's token.
@@ -116,6 +126,13 @@ pub enum StoreOp {
         /// The user.
         user: String,
     },
+    /// Remove this node's binding of `user` for `contact` (its connection closed).
+    ForgetFlowBinding {
+        /// The user.
+        user: String,
+        /// The contact URI.
+        contact: String,
+    },
     /// A call log event.
     Call(CallEvent),
 }
@@ -132,6 +149,14 @@ pub enum Output {
     },
     /// Fetch the hashes of `user` and answer with [`Input::User`].
     Lookup {
+        /// Returned with the answer.
+        token: u64,
+        /// The user name.
+        user: String,
+    },
+    /// Fetch the hashes of `user` and its bindings on every node of the cluster, and
+    /// answer with [`Input::Located`].
+    Locate {
         /// Returned with the answer.
         token: u64,
         /// The user name.
@@ -202,6 +227,8 @@ pub struct Core {
     lockout: Lockout,
     /// Where requests of our users to other domains go, when configured.
     upstream: Option<upstream::Upstream>,
+    /// This node of a cluster, when configured.
+    cluster: Option<cluster::ClusterNode>,
     out: VecDeque<Output>,
 }
 
@@ -226,6 +253,7 @@ impl Core {
             calls: Calls::default(),
             lockout: Lockout::new(LockoutPolicy::default()),
             upstream: None,
+            cluster: None,
             out: VecDeque::new(),
         }
     }
@@ -271,7 +299,16 @@ impl Core {
             Input::FlowClosed { dest } => {
                 if let Some(flow) = dest.flow {
                     self.live_flows.remove(&flow);
-                    self.registrar.flow_closed(flow);
+                    let gone = self.registrar.flow_closed(flow);
+                    if self.clustered() {
+                        for (user, contact) in gone {
+                            self.out
+                                .push_back(Output::Store(StoreOp::ForgetFlowBinding {
+                                    user,
+                                    contact: contact.to_string(),
+                                }));
+                        }
+                    }
                     self.ws_hosts.retain(|_, d| d.flow != Some(flow));
                     self.flow_users.remove(&flow);
                 }
@@ -281,7 +318,12 @@ impl Core {
             Input::SendFailed { dest } => self
                 .layer
                 .handle_input(now, transaction::Input::TransportError { dest }),
-            Input::User { token, answer } => self.on_user(now, token, answer),
+            Input::User { token, answer } => self.on_user(now, token, answer, None),
+            Input::Located {
+                token,
+                answer,
+                bindings,
+            } => self.on_user(now, token, answer, Some(bindings)),
         }
         self.drain(now);
     }
@@ -347,17 +389,32 @@ impl Core {
     }
 
     fn lookup(&mut self, user: String, pending: Pending) -> bool {
+        self.look_up(user, pending, false)
+    }
+
+    /// Asks the store about `user`; `locate` for its bindings on every node as well.
+    fn look_up(&mut self, user: String, pending: Pending, locate: bool) -> bool {
         if self.pending.len() >= MAX_PENDING {
             return false;
         }
         let token = self.next_token;
         self.next_token += 1;
         self.pending.insert(token, pending);
-        self.out.push_back(Output::Lookup { token, user });
+        self.out.push_back(if locate {
+            Output::Locate { token, user }
+        } else {
+            Output::Lookup { token, user }
+        });
         true
     }
 
-    fn on_user(&mut self, now: Time, token: u64, answer: UserAnswer) {
+    fn on_user(
+        &mut self,
+        now: Time,
+        token: u64,
+        answer: UserAnswer,
+        stored: Option<Vec<cluster::NodeBinding>>,
+    ) {
         let pending = self.pending.remove(&token);
         if answer == UserAnswer::Failed {
             let (server, msg) = match &pending {
@@ -383,7 +440,16 @@ impl Core {
                 if hashes.is_none() {
                     return self.reply(now, prep.server, &prep.msg, 404, "Not Found");
                 }
-                let targets = self.local_targets(now, &user);
+                let mut prep = prep;
+                let targets = match stored {
+                    Some(stored) => {
+                        let (targets, nodes) = self.cluster_targets(now, &user, &stored);
+                        prep.node_dests = nodes;
+                        targets
+                    }
+                    None if prep.from_node => self.hand_over_targets(now, &user),
+                    None => self.local_targets(now, &user),
+                };
                 if targets.is_empty() {
                     return self.reply(now, prep.server, &prep.msg, 480, "Temporarily Unavailable");
                 }
@@ -434,9 +500,12 @@ impl Core {
                         self.learn_ws_host(source, &host);
                     }
                 }
+                let clustered = self.clustered();
                 for change in changes {
                     let op = match change {
-                        Change::Saved(b) if b.flow_bound() => continue,
+                        // A WebSocket binding dies with its connection; in a cluster the
+                        // other nodes still need to know which node holds it.
+                        Change::Saved(b) if b.flow_bound() && !clustered => continue,
                         Change::Saved(b) => StoreOp::SaveBinding {
                             user: user.clone(),
                             expires_in: b.remaining(now),
@@ -542,6 +611,9 @@ mod tests;
 #[cfg(test)]
 #[path = "tests_auth.rs"]
 mod tests_auth;
+#[cfg(test)]
+#[path = "tests_cluster.rs"]
+mod tests_cluster;
 #[cfg(test)]
 #[path = "tests_routing.rs"]
 mod tests_routing;

@@ -88,7 +88,9 @@ impl H {
                 Output::Transmit { dest, bytes } => out
                     .sent
                     .push((dest, Message::parse(&bytes).expect("we send SIP"))),
-                Output::Lookup { token, user } => out.lookups.push((token, user)),
+                Output::Lookup { token, user } | Output::Locate { token, user } => {
+                    out.lookups.push((token, user))
+                }
                 Output::Store(op) => out.stored.push(op),
             }
         }

@@ -144,6 +144,85 @@ async fn exercise(store: &Store) {
         .expect("remove all");
     assert!(store.live_bindings(t0).await.expect("live").is_empty());
 
+    // Cluster nodes: each row names the node that saved it; a node forgets only its own
+    // WebSocket rows (start-up) and its own flows' rows (connection closed).
+    let on = |id: &str| {
+        store.clone().with_node(Node {
+            id: id.into(),
+            uri: format!(
+                "sip:127.0.0.1:{};transport=udp",
+                if id == "a" { 6001 } else { 6002 }
+            ),
+        })
+    };
+    let (a, b) = (on("a"), on("b"));
+    let ws_binding = |contact: &str| Binding {
+        source: Dest::new(TransportKind::Ws, "127.0.0.1", 40_000),
+        ..binding(contact, 0)
+    };
+    a.apply(
+        &save("alice", ws_binding("sip:a@one.invalid;transport=ws"), 60),
+        t0,
+    )
+    .await
+    .expect("ws on a");
+    b.apply(
+        &save("alice", ws_binding("sip:a@two.invalid;transport=ws"), 60),
+        t0,
+    )
+    .await
+    .expect("ws on b");
+    b.apply(
+        &save("alice", binding("sip:alice@127.0.0.1:7000", 7000), 60),
+        t0,
+    )
+    .await
+    .expect("udp on b");
+    let rows = a.user_bindings("alice", t0).await.expect("locate");
+    assert_eq!(rows.len(), 3);
+    let one = rows
+        .iter()
+        .find(|r| r.contact.host == "one.invalid")
+        .expect("one");
+    assert_eq!(
+        (one.node_id.as_str(), one.source.transport),
+        ("a", TransportKind::Ws)
+    );
+    assert_eq!(one.node_uri, "sip:127.0.0.1:6001;transport=udp");
+    assert!(a.user_bindings("bob", t0).await.expect("locate").is_empty());
+    assert_eq!(a.forget_node_flows().await.expect("forget"), 1);
+    // A's closed flow does not remove B's row of the same contact.
+    a.apply(
+        &StoreOp::ForgetFlowBinding {
+            user: "alice".into(),
+            contact: "sip:a@two.invalid;transport=ws".into(),
+        },
+        t0,
+    )
+    .await
+    .expect("forget a");
+    assert_eq!(a.user_bindings("alice", t0).await.expect("locate").len(), 2);
+    b.apply(
+        &StoreOp::ForgetFlowBinding {
+            user: "alice".into(),
+            contact: "sip:a@two.invalid;transport=ws".into(),
+        },
+        t0,
+    )
+    .await
+    .expect("forget b");
+    let rows = a.user_bindings("alice", t0).await.expect("locate");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].node_id, "b");
+    b.apply(
+        &StoreOp::RemoveBindings {
+            user: "alice".into(),
+        },
+        t0,
+    )
+    .await
+    .expect("remove all");
+
     // The call log: started, answered, ended; a failed call; newest first.
     let ev = |e: CallEvent, at: i64| async move { store.log_call(&e, at).await.expect("log") };
     ev(

@@ -20,6 +20,10 @@ pub struct StoredBinding {
     pub source: Dest,
     /// Milliseconds since the Unix epoch.
     pub expires_at: i64,
+    /// The cluster node holding it (`''` for a gateway on its own).
+    pub node_id: String,
+    /// The SIP URI that node is reached on (`''` alone).
+    pub node_uri: String,
 }
 
 impl Store {
@@ -50,6 +54,21 @@ impl Store {
                     .map(drop))?;
                 Ok(())
             }
+            StoreOp::ForgetFlowBinding { user, contact } => {
+                // Only this node's row: the user may have registered the same contact on
+                // another node since.
+                on_db!(self, p => sqlx::query(
+                    "DELETE FROM registrations WHERE username = $1 AND contact = $2 \
+                     AND node_id = $3",
+                )
+                .bind(user)
+                .bind(contact)
+                .bind(&self.node.id)
+                .execute(p)
+                .await
+                .map(drop))?;
+                Ok(())
+            }
             StoreOp::Call(ev) => self.log_call(ev, at).await,
         }
     }
@@ -63,12 +82,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         let expires_in = i64::try_from(expires_in.saturating_mul(1000)).unwrap_or(i64::MAX);
         on_db!(self, p => sqlx::query(
-            "INSERT INTO registrations \
-             (username, contact, transport, source_host, source_port, expires_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+            "INSERT INTO registrations (username, contact, transport, source_host, \
+             source_port, expires_at, updated_at, node_id, node_uri) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (username, contact) DO UPDATE SET transport = excluded.transport, \
              source_host = excluded.source_host, source_port = excluded.source_port, \
-             expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+             expires_at = excluded.expires_at, updated_at = excluded.updated_at, \
+             node_id = excluded.node_id, node_uri = excluded.node_uri",
         )
         .bind(user)
         .bind(b.contact.to_string())
@@ -77,6 +97,8 @@ impl Store {
         .bind(i32::from(b.source.port))
         .bind(at.saturating_add(expires_in))
         .bind(at)
+        .bind(&self.node.id)
+        .bind(&self.node.uri)
         .execute(p)
         .await
         .map(drop))?;
@@ -86,12 +108,31 @@ impl Store {
     /// The bindings that have not expired at `now` (ms since the Unix epoch). Rows that no
     /// longer parse are skipped.
     pub async fn live_bindings(&self, now: i64) -> Result<Vec<StoredBinding>, StoreError> {
+        self.bindings_where(now, None).await
+    }
+
+    /// The live bindings of `user` on every node (the location service of a cluster).
+    pub async fn user_bindings(
+        &self,
+        user: &str,
+        now: i64,
+    ) -> Result<Vec<StoredBinding>, StoreError> {
+        self.bindings_where(now, Some(user)).await
+    }
+
+    async fn bindings_where(
+        &self,
+        now: i64,
+        user: Option<&str>,
+    ) -> Result<Vec<StoredBinding>, StoreError> {
         on_db!(self, p => {
         let rows = sqlx::query(
-            "SELECT username, contact, transport, source_host, source_port, expires_at \
-             FROM registrations WHERE expires_at > $1 ORDER BY updated_at",
+            "SELECT username, contact, transport, source_host, source_port, expires_at, \
+             node_id, node_uri FROM registrations WHERE expires_at > $1 \
+             AND ($2 = '' OR username = $2) ORDER BY updated_at",
         )
         .bind(now)
+        .bind(user.unwrap_or_default())
         .fetch_all(p)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -111,10 +152,24 @@ impl Store {
                 contact,
                 source: Dest::new(kind, r.try_get::<String, _>("source_host")?, port),
                 expires_at: r.try_get("expires_at")?,
+                node_id: r.try_get("node_id")?,
+                node_uri: r.try_get("node_uri")?,
             });
         }
         Ok(out)
         })
+    }
+
+    /// Deletes this node's WebSocket bindings: at start-up their connections are gone
+    /// (RFC 7118 §5). Returns how many went.
+    pub async fn forget_node_flows(&self) -> Result<u64, StoreError> {
+        Ok(on_db!(self, p => sqlx::query(
+            "DELETE FROM registrations WHERE node_id = $1 AND transport IN ('WS', 'WSS')",
+        )
+        .bind(&self.node.id)
+        .execute(p)
+        .await?
+        .rows_affected()))
     }
 
     /// Deletes the bindings that expired before `now` (ms since the Unix epoch).

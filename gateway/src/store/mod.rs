@@ -132,6 +132,18 @@ pub fn is_postgres_url(url: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) db: Db,
+    /// The cluster node this gateway is (`[cluster]`): written beside the registrations it
+    /// saves. Empty for a gateway on its own.
+    pub(crate) node: Node,
+}
+
+/// A cluster node as the registrations table names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Node {
+    /// `cluster.node_id`, or empty.
+    pub id: String,
+    /// The SIP URI other nodes reach it on, or empty.
+    pub uri: String,
 }
 
 fn unix_now() -> i64 {
@@ -143,7 +155,7 @@ fn unix_now() -> i64 {
 
 /// Creates the data directory (and its parents) readable by its owner only; an existing
 /// directory is left as it is.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -204,6 +216,7 @@ impl Store {
             .map_err(StoreError::Migrate)?;
         Ok(Store {
             db: Db::Postgres(pool),
+            node: Node::default(),
         })
     }
 
@@ -238,7 +251,14 @@ impl Store {
             .map_err(StoreError::Migrate)?;
         Ok(Store {
             db: Db::Sqlite(pool),
+            node: Node::default(),
         })
+    }
+
+    /// This store as used by cluster node `node`: the registrations it saves name the node.
+    pub fn with_node(mut self, node: Node) -> Store {
+        self.node = node;
+        self
     }
 
     /// Which backend is open: `"sqlite"` or `"postgres"`.

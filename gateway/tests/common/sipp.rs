@@ -83,8 +83,22 @@ pub fn start(
     tls: Option<(PathBuf, PathBuf)>,
     args: &[&str],
 ) -> Sipp {
+    start_at(ip, free_port(ip), transport, tls, args)
+}
+
+/// [`start`] over UDP on a given `port` (a user agent that registered from it, answering).
+pub fn start_on_port(ip: &str, port: u16, args: &[&str]) -> Sipp {
+    start_at(ip, port, Transport::Udp, None, args)
+}
+
+fn start_at(
+    ip: &str,
+    port: u16,
+    transport: Transport,
+    tls: Option<(PathBuf, PathBuf)>,
+    args: &[&str],
+) -> Sipp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port(ip);
     let mut cmd = Command::new("sipp");
     cmd.args([
         "-i",
