@@ -11,7 +11,8 @@ use crate::time::Time;
 use crate::transaction::{
     Config, Dest, Event as TxEvent, Output as TxOutput, TransactionId, TransactionLayer,
 };
-use std::collections::{BTreeMap, VecDeque};
+use crate::vec_map::VecMap;
+use std::collections::VecDeque;
 
 /// Who started or received a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub(crate) struct Ctx {
     pub flow: Dest,
     /// Layer events waiting for their transaction user.
     pub(super) events: VecDeque<TxEvent>,
-    pub(super) owners: BTreeMap<TransactionId, Owner>,
+    pub(super) owners: VecMap<TransactionId, Owner>,
     /// Who is acting: the owner of the client transactions started now.
     pub(super) acting: Option<Owner>,
     /// The stream types sessions negotiate.

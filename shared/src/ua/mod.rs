@@ -41,9 +41,10 @@ use crate::time::Time;
 use crate::transaction::{
     Config, Dest, Event as TxEvent, Input, TransactionId, TransactionLayer, TransportKind,
 };
+use crate::vec_map::VecMap;
 use core::fmt;
 use core::time::Duration;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// The flow's transport, as written in Via and in the Contact's `transport` parameter. It
 /// also says whether the flow is reliable: on UDP the transactions retransmit.
@@ -276,7 +277,7 @@ pub struct RouteSwitch {
 }
 
 /// ACKs already sent for 2xx that no session wanted, by INVITE transaction and To tag.
-type Orphans = BTreeMap<TransactionId, Vec<(String, Message)>>;
+type Orphans = VecMap<TransactionId, Vec<(String, Message)>>;
 
 /// One account's user agent. See the crate docs for the drive loop.
 #[derive(Debug)]
@@ -361,7 +362,7 @@ impl UserAgent {
             layer,
             flow,
             events: VecDeque::new(),
-            owners: BTreeMap::new(),
+            owners: VecMap::new(),
             acting: None,
             registry: MediaStreamRegistry::with_defaults(),
             msrp_out: VecDeque::new(),
@@ -376,7 +377,7 @@ impl UserAgent {
             registration,
             sessions: Vec::new(),
             next_session: 1,
-            orphans: BTreeMap::new(),
+            orphans: VecMap::new(),
             flow_deadline: None,
         })
     }
@@ -850,7 +851,7 @@ impl UserAgent {
             return;
         }
         let tag = tag_of(msg, "To").unwrap_or_default();
-        let acks = self.orphans.entry(id).or_default();
+        let acks = self.orphans.get_or_default(id);
         if let Some((_, ack)) = acks.iter().find(|(t, _)| *t == tag) {
             let ack = ack.clone();
             self.ctx.send_stateless(&ack);
