@@ -10,6 +10,7 @@
 
 use crate::guard::{LockoutPolicy, RatePolicy};
 pub use cluster::{Cluster, ClusterSettings};
+pub use edge::{EdgeDomain, EdgeSettings};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -50,6 +51,8 @@ pub struct Config {
     pub msrp: Msrp,
     /// `[cluster]`: this node of several gateways sharing PostgreSQL, or `None` alone.
     pub cluster: Option<Cluster>,
+    /// `[edge]`: remote registrar domains fronted for browsers (empty: none).
+    pub edge: Vec<EdgeDomain>,
 }
 
 /// The `[msrp]` settings, checked.
@@ -197,6 +200,15 @@ command-line flags override both. Keys, defaults and environment variables:
   peers = []               addresses (\"10.0.0.12\" or \"10.0.0.12:5060\") hand-overs are
                            accepted from; empty = any source with a valid signature
                                                                     SIPSIMPLE_CLUSTER_PEERS
+  [edge]                   (outbound proxy for browsers registering to REMOTE registrars,
+                           RFC 3327 Path; empty = every REGISTER is the embedded registrar's)
+  domains = []             remote domains: a browser's REGISTER for user@DOMAIN goes to
+                           the domain's registrar with our Path      SIPSIMPLE_EDGE_DOMAINS
+  registrar = \"\"           \"sip:host:port;transport=udp|tcp|tls\": every edge domain's
+                           registrar and outbound proxy (default: upstream.proxy)
+                                                                    SIPSIMPLE_EDGE_REGISTRAR
+  [edge.registrars]        \"DOMAIN\" = \"sip:host:port;transport=...\" per domain
+                           (env: \"dom=uri,dom2=uri2\")              SIPSIMPLE_EDGE_REGISTRARS
   [log]
   sip = false              log every SIP message (debug, target sipsimple_gateway::sip)
                                                                     SIPSIMPLE_LOG_SIP
@@ -216,6 +228,7 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 pub mod cluster;
+pub mod edge;
 
 fn key_error(key: &str, what: impl std::fmt::Display) -> ConfigError {
     ConfigError(format!("{key}: {what}"))
@@ -264,6 +277,9 @@ pub struct Settings {
     /// `[cluster]`.
     #[serde(default)]
     pub cluster: ClusterSettings,
+    /// `[edge]`.
+    #[serde(default)]
+    pub edge: EdgeSettings,
 }
 
 /// The `[msrp]` table.
@@ -442,6 +458,7 @@ impl Settings {
         r.max_chunk_size = num64("msrp.max_chunk_size")?;
         r.max_connections_per_ip = num32("msrp.max_connections_per_ip")?;
         s.cluster = ClusterSettings::from_env(text);
+        s.edge = EdgeSettings::from_env(text);
         Ok(s)
     }
 
@@ -499,6 +516,7 @@ impl Settings {
                     .or(self.msrp.max_connections_per_ip),
             },
             cluster: self.cluster.overlay(over.cluster),
+            edge: self.edge.overlay(over.edge),
         }
     }
 
@@ -531,6 +549,7 @@ impl Settings {
         let media = parse_media(&self.media, &data_dir)?;
         let msrp = parse_msrp(&self.msrp)?;
         let cluster = cluster::parse_cluster(&self.cluster, database_url.as_deref())?;
+        let edge = edge::parse_edge(&self.edge, &domain, upstream.as_ref())?;
         let addr =
             |key: &str, v: &Option<String>, default: &str| -> Result<SocketAddr, ConfigError> {
                 let v = v.as_deref().unwrap_or(default);
@@ -625,6 +644,7 @@ impl Settings {
             media,
             msrp,
             cluster,
+            edge,
         })
     }
 }
@@ -926,7 +946,7 @@ mod tests {
 
     /// Every key, its environment variable is `SIPSIMPLE_` + the key upper-cased with `_` for
     /// `.`; the defaults and meanings are listed in `--help`.
-    const KEYS: [&str; 25] = [
+    const KEYS: [&str; 28] = [
         "data_dir",
         "domain",
         "http",
@@ -952,6 +972,9 @@ mod tests {
         "cluster.address",
         "cluster.secret",
         "cluster.peers",
+        "edge.domains",
+        "edge.registrar",
+        "edge.registrars",
     ];
 
     #[test]
@@ -1023,7 +1046,7 @@ mod tests {
             addr.to_string().starts_with("config error: sip_tcp: "),
             "{addr}"
         );
-        assert_eq!(KEYS.len(), 25);
+        assert_eq!(KEYS.len(), 28);
         for k in KEYS {
             assert!(HELP.contains(&env_name(k)), "{k} is documented");
         }

@@ -222,6 +222,15 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
                 .map(|n| (n, u.password.clone().unwrap_or_default())),
         }
     }));
+    core.set_edge(
+        cfg.edge
+            .iter()
+            .map(|e| crate::proxy::edge::EdgeDomain {
+                domain: e.domain.clone(),
+                registrar: e.registrar.clone(),
+            })
+            .collect(),
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
     let (gw, writes) = Gateway::new(
         cfg.clone(),

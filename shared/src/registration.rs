@@ -116,7 +116,8 @@ impl Registration {
         let mut contact = NameAddr::new(ctx.contact.clone());
         if ctx.cfg.transport.is_websocket() {
             // RFC 5626 §4.2.1: one flow, registered under a stable instance id.
-            let instance = format!("\"<{}>\"", ctx.instance_id);
+            // `set_param` quotes it (the value is not a token): `"<urn:uuid:...>"`.
+            let instance = format!("<{}>", ctx.instance_id);
             contact.set_param("+sip.instance", Some(&instance));
             contact.set_param("reg-id", Some("1"));
         }

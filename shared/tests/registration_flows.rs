@@ -126,10 +126,16 @@ fn websocket_keeps_the_invalid_host_and_asks_for_outbound() {
     assert_eq!(contact.uri.param("transport"), Some(Some("ws")));
     assert_eq!(contact.uri.param("ob"), Some(None));
     assert_eq!(contact.param("reg-id"), Some(Some("1")));
-    let instance = format!("\"<{}>\"", ua.instance_id());
+    // RFC 5626 §4.1: `+sip.instance="<urn:uuid:...>"`, quoted once (Kamailio refuses more).
+    let instance = format!("<{}>", ua.instance_id());
     assert_eq!(
         contact.param("+sip.instance"),
         Some(Some(instance.as_str()))
+    );
+    let wire = req.header("Contact").expect("Contact");
+    assert!(
+        wire.contains(&format!("+sip.instance=\"{instance}\"")),
+        "{wire}"
     );
     assert!(!ua.outbound_in_use(), "not before the registrar said so");
 }

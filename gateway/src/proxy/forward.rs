@@ -94,6 +94,10 @@ impl Core {
             return self.on_cancel(now, server, &msg);
         }
         if method == "REGISTER" {
+            // Edge mode: a browser's REGISTER for a remote domain goes to its registrar.
+            if let Some(registrar) = self.edge_register_domain(&source, &msg) {
+                return self.edge_register(now, server, source, msg, registrar);
+            }
             return match crate::registrar::Registrar::digest_username(&msg) {
                 Some(user) => {
                     let pending = Pending::Register {
@@ -109,8 +113,9 @@ impl Core {
             };
         }
         if is_ws(&source) {
-            // Connection-bound authentication: the flow proved its user with REGISTER.
-            if !self.may_send(source.flow, &msg) {
+            // Connection-bound authentication: the flow proved its user with REGISTER (to
+            // us, or to an edge domain's registrar).
+            if !self.may_send(source.flow, &msg) && !self.edge_may_send(now, source.flow, &msg) {
                 return self.reply(now, server, &msg, 403, "Forbidden");
             }
             if let Some(via) = crate::sipmsg::top_via(&msg) {
@@ -173,6 +178,14 @@ impl Core {
         // A hand-over header reaching this point was verified in `on_request`; it is ours to
         // consume.
         let from_node = msg.remove_header(super::cluster::NODE_HEADER) > 0;
+        // Edge mode: our Path URI on top leads to the browser's flow (RFC 5626 §5.3).
+        let path = match self.take_path_route(&mut msg) {
+            super::edge::PathRoute::Forged => {
+                return self.reply(now, server, &msg, 403, "Forbidden")
+            }
+            super::edge::PathRoute::Flow(dest, aor) => Some((dest, aor)),
+            super::edge::PathRoute::None => None,
+        };
         let routes = match self.pop_routes(&mut msg) {
             Ok(r) => r,
             Err(()) => return self.reply(now, server, &msg, 400, "Bad Route Header"),
@@ -210,7 +223,13 @@ impl Core {
             from_node,
             node_dests: Vec::new(),
         };
-        match self.target(&prep.source, &prep.msg, &routes, authenticated) {
+        if let Some((dest, aor)) = path {
+            return match self.path_target(now, &dest, &aor) {
+                Some(d) => self.forward(now, prep, vec![(None, d)]),
+                None => self.reply(now, server, &prep.msg, 430, "Flow Failed"),
+            };
+        }
+        match self.target(now, &prep.source, &prep.msg, &routes, authenticated) {
             Target::Reject(code, reason) => self.reply(now, server, &prep.msg, code, reason),
             Target::Dests(t) => self.forward(now, prep, t),
             Target::Local(user) if self.clustered() && !prep.from_node => {
@@ -265,7 +284,20 @@ impl Core {
     }
 
     /// §16.5: where the request goes.
-    fn target(&self, source: &Dest, msg: &Message, routes: &Routes, authenticated: bool) -> Target {
+    fn target(
+        &self,
+        now: Time,
+        source: &Dest,
+        msg: &Message,
+        routes: &Routes,
+        authenticated: bool,
+    ) -> Target {
+        // Edge mode: an edge user's new request goes to its domain's registrar/proxy.
+        if !routes.in_dialog {
+            if let Some(d) = self.edge_outbound(now, source, msg) {
+                return Target::Dests(vec![(None, d)]);
+            }
+        }
         let trusted = is_ws(source) || routes.in_dialog || authenticated;
         if let Some(route) = top_route(msg) {
             // Loose routing toward another hop (§16.12).
@@ -418,7 +450,11 @@ impl Core {
 
     /// The ACK for a 2xx: routed like any request and sent on without a transaction.
     pub(super) fn on_ack(&mut self, now: Time, source: Dest, mut msg: Message) {
-        if !headers_ok(&msg) || (is_ws(&source) && !self.may_send(source.flow, &msg)) {
+        if !headers_ok(&msg)
+            || (is_ws(&source)
+                && !self.may_send(source.flow, &msg)
+                && !self.edge_may_send(now, source.flow, &msg))
+        {
             return;
         }
         let max_forwards = msg
@@ -432,7 +468,7 @@ impl Core {
             return;
         };
         msg.set_header("Max-Forwards", (max_forwards - 1).to_string());
-        let (uri, dest) = match self.target(&source, &msg, &routes, false) {
+        let (uri, dest) = match self.target(now, &source, &msg, &routes, false) {
             Target::Dests(mut t) if !t.is_empty() => t.swap_remove(0),
             Target::Local(user) => match self.local_targets(now, &user).into_iter().next() {
                 Some(t) => t,

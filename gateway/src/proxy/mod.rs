@@ -21,6 +21,7 @@ mod auth;
 pub mod calls;
 pub mod cluster;
 pub mod context;
+pub mod edge;
 mod forward;
 mod responses;
 pub mod route;
@@ -229,6 +230,8 @@ pub struct Core {
     upstream: Option<upstream::Upstream>,
     /// This node of a cluster, when configured.
     cluster: Option<cluster::ClusterNode>,
+    /// Edge mode: remote registrars fronted for browsers, and the flows they accepted.
+    edge: edge::Edge,
     out: VecDeque<Output>,
 }
 
@@ -254,6 +257,7 @@ impl Core {
             lockout: Lockout::new(LockoutPolicy::default()),
             upstream: None,
             cluster: None,
+            edge: edge::Edge::default(),
             out: VecDeque::new(),
         }
     }
@@ -311,6 +315,7 @@ impl Core {
                     }
                     self.ws_hosts.retain(|_, d| d.flow != Some(flow));
                     self.flow_users.remove(&flow);
+                    self.edge_flow_closed(flow);
                 }
                 self.layer
                     .handle_input(now, transaction::Input::TransportError { dest });
@@ -362,6 +367,7 @@ impl Core {
         self.registrar.expire(now);
         self.calls.expire(now);
         self.lockout.expire(now);
+        self.edge_expire(now);
     }
 
     fn drain(&mut self, now: Time) {
@@ -592,6 +598,15 @@ impl Core {
             }
         }
         let is_2xx = (200..300).contains(&code);
+        if is_2xx {
+            // Edge mode: a remote registrar's 2xx authenticates the browser's flow.
+            if let Some(ctx) = self.contexts.get(&server) {
+                if ctx.request.method() == Some("REGISTER") {
+                    let (source, req) = (ctx.source.clone(), ctx.request.clone());
+                    self.edge_registered(now, &source, &req, &resp);
+                }
+            }
+        }
         let copy = is_2xx.then(|| resp.clone());
         if self.layer.respond(now, server, resp).is_err() {
             if let (Some(resp), Some(dest)) = (copy, source) {
@@ -614,6 +629,9 @@ mod tests_auth;
 #[cfg(test)]
 #[path = "tests_cluster.rs"]
 mod tests_cluster;
+#[cfg(test)]
+#[path = "tests_edge.rs"]
+mod tests_edge;
 #[cfg(test)]
 #[path = "tests_routing.rs"]
 mod tests_routing;

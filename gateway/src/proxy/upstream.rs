@@ -73,6 +73,14 @@ impl Core {
         let Some((user, password)) = up.credentials.clone() else {
             return false;
         };
+        // An edge user's hops challenge the browser, which answers for itself.
+        if self
+            .contexts
+            .get(&server)
+            .is_some_and(|c| self.is_edge_request(&c.source, &c.request))
+        {
+            return false;
+        }
         let Some(ctx) = self.contexts.get_mut(&server) else {
             return false;
         };

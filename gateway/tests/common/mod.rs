@@ -205,8 +205,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         Client::for_user(ws, "alice", password)
     }
 
+    /// A client of `user` at the gateway's domain, or of the AOR `user` when it has an `@`.
     pub fn for_user(ws: WebSocketStream<S>, user: &str, password: &str) -> Client<S> {
-        let cfg = AccountConfig::new(&format!("{user}@sipsimple.local"), password);
+        let aor = if user.contains('@') {
+            user.to_string()
+        } else {
+            format!("{user}@sipsimple.local")
+        };
+        let cfg = AccountConfig::new(&aor, password);
         Client {
             // Distinct seeds: two clients of one user must not share a flow name.
             ua: UserAgent::new(cfg, next_seed()).expect("account"),
