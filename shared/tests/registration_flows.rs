@@ -250,6 +250,15 @@ fn an_outbound_flow_that_comes_back_keeps_the_call_and_re_registers_at_once() {
         .collect();
     assert_eq!(registers, [0, 15_000]);
     assert!(alice.ua.outbound_in_use());
+    // The dialog was checked once, as the flow came back, and Bob answered.
+    let options: Vec<u64> = sim
+        .net
+        .sent_with("OPTIONS")
+        .iter()
+        .filter(|r| r.from.host == "10.0.0.1")
+        .map(|r| r.sent.as_millis())
+        .collect();
+    assert_eq!(options, [15_000]);
     assert_eq!(
         alice.trace(1),
         [
@@ -269,6 +278,118 @@ fn an_outbound_flow_that_comes_back_keeps_the_call_and_re_registers_at_once() {
         sim.node(BOB).ua().ua.session_state(1),
         Some(SessionState::Terminated)
     );
+}
+
+/// The flow comes back, but the dialog's route does not: the edge proxy its route set names
+/// went away with the old flow (a gateway node that died; the new flow is on another one).
+/// Alice's check of the dialog (an in-dialog OPTIONS once the flow is back) gets no answer,
+/// and her session ends with a reason that says so instead of staying ESTABLISHED with no
+/// one on the other side.
+#[test]
+fn a_recovered_flow_checks_the_dialog_and_ends_a_lost_call_with_a_reason() {
+    let mut sim = outbound_call(true);
+    // The route set leads nowhere: Alice's in-dialog requests are lost from the drop on.
+    sim.net.set_filter(|t, p| {
+        let lost = p.from.host == "10.0.0.1" && p.first_line().starts_with("OPTIONS");
+        !(lost && t.as_millis() >= 5_000)
+    });
+    sim.node_mut(ALICE)
+        .ua_mut()
+        .at(at_ms(5_000), Command::TransportClosed);
+    sim.node_mut(ALICE)
+        .ua_mut()
+        .at(at_ms(15_000), Command::TransportOpened);
+    sim.run_until(at_ms(46_999));
+    assert_eq!(
+        sim.node(ALICE).ua().ua.session_state(1),
+        Some(SessionState::Established),
+        "kept while the check waits"
+    );
+    sim.run_until(at_ms(60_000));
+    let options: Vec<u64> = sim
+        .net
+        .sent_with("OPTIONS")
+        .iter()
+        .filter(|r| r.from.host == "10.0.0.1")
+        .map(|r| r.sent.as_millis())
+        .collect();
+    assert_eq!(options, [15_000], "one check, as the flow came back");
+    let alice = sim.node(ALICE).ua();
+    assert_eq!(alice.ua.session_state(1), Some(SessionState::Terminated));
+    let failed = alice.events.iter().find_map(|(t, n)| match &n.event {
+        Event::SIPSessionDidFail { code, reason, .. } => {
+            Some((t.as_millis(), *code, reason.clone()))
+        }
+        _ => None,
+    });
+    let (at, code, reason) = failed.expect("the session failed");
+    assert_eq!((at, code), (47_000, 408), "Timer F after the check");
+    assert!(
+        reason.starts_with("The call was lost with the connection to the server (408"),
+        "{reason}"
+    );
+    // Bob is told: Alice's BYE reaches him (on the flow that works).
+    assert_eq!(
+        sim.node(BOB).ua().ua.session_state(1),
+        Some(SessionState::Terminated)
+    );
+}
+
+/// The answers to the dialog check after a flow came back: Bob's 481 (he lost the dialog)
+/// and a proxy's 430 Flow Failed end the session with the reason; a 200, or a 405 from a
+/// peer without OPTIONS, leaves it going.
+#[test]
+fn the_dialog_check_ends_the_session_only_when_the_dialog_is_gone() {
+    for (code, ends) in [(481, true), (430, true), (200, false), (405, false)] {
+        let (mut ua, req) = register(config(Transport::Ws, None));
+        ua.handle_input(T0, &ok(&req, &[("Require", "outbound")]).to_bytes());
+        drain(&mut ua);
+        let id = ua.connect(T0, "bob@example.com", None).expect("a call");
+        let invite = drain(&mut ua).0.remove(0);
+        let mut answer = Message::response_to(&invite, 200, "OK");
+        answer.set_header("To", format!("{};tag=b1", invite.header("To").expect("To")));
+        answer.push_header("Contact", "<sip:b1@192.0.2.2;transport=ws>");
+        answer.set_body(
+            "application/sdp",
+            b"v=0\r\no=bob 1 1 IN IP4 192.0.2.2\r\ns=-\r\nc=IN IP4 192.0.2.2\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n".to_vec(),
+        );
+        ua.handle_input(T0, &answer.to_bytes());
+        drain(&mut ua);
+        assert_eq!(ua.session_state(id), Some(SessionState::Established));
+
+        ua.handle_transport_closed(T0);
+        drain(&mut ua);
+        ua.handle_transport_opened(T0);
+        let (sent, _) = drain(&mut ua);
+        let options = sent
+            .iter()
+            .find(|m| m.method() == Some("OPTIONS"))
+            .expect("the dialog is checked");
+        assert_eq!(options.header("Call-ID"), invite.header("Call-ID"));
+        assert!(options.header("To").is_some_and(|t| t.contains("tag=b1")));
+
+        let reply = Message::response_to(options, code, "Scripted");
+        ua.handle_input(T0, &reply.to_bytes());
+        let (sent, events) = drain(&mut ua);
+        let failed = events.iter().find_map(|e| match e {
+            Event::SIPSessionDidFail { code, reason, .. } => Some((*code, reason.clone())),
+            _ => None,
+        });
+        if ends {
+            let (c, reason) = failed.expect("the session failed");
+            assert_eq!(c, code);
+            assert_eq!(
+                reason,
+                format!("The call was lost with the connection to the server ({code} Scripted)")
+            );
+            // 481: the dialog is gone at the peer, no BYE; 430: BYE (RFC 5057 §5.1).
+            let bye = sent.iter().any(|m| m.method() == Some("BYE"));
+            assert_eq!(bye, code == 430, "{code}");
+        } else {
+            assert_eq!(failed, None, "{code}");
+            assert_eq!(ua.session_state(id), Some(SessionState::Established));
+        }
+    }
 }
 
 #[test]

@@ -152,6 +152,8 @@ pub struct Session {
     info: Option<(TransactionId, InfoKind)>,
     /// The INFOs waiting for their turn.
     info_queue: VecDeque<InfoKind>,
+    /// The in-dialog OPTIONS checking the dialog after the flow came back.
+    probe: Option<TransactionId>,
     /// Where the recording of the audio stands.
     recording: RecordingState,
     /// The `a=file-selector` of the file our next offered file-transfer stream sends.
@@ -200,6 +202,7 @@ impl Session {
             proposal: None,
             info: None,
             info_queue: VecDeque::new(),
+            probe: None,
             recording: RecordingState::Idle,
             file_offer: None,
             desktop_offer: None,
@@ -461,6 +464,11 @@ impl Session {
             self.on_reinvite_response(ctx, now, msg, code);
         } else if self.is_info_tx(tx) {
             self.on_info_response(ctx, now, msg, code);
+        } else if Some(tx) == self.probe {
+            if code >= 200 {
+                self.probe = None;
+                self.on_probe_answer(ctx, now, code, msg.reason());
+            }
         } else if Some(tx) == self.bye_tx {
             if code >= 200 && self.state == SessionState::Terminating {
                 self.terminate(ctx, now, Originator::Local);
@@ -503,8 +511,44 @@ impl Session {
             self.fail_with_bye(ctx, now, Originator::Local, code, reason);
         } else if self.is_info_tx(tx) {
             self.on_info_failure(ctx, now, failure);
+        } else if Some(tx) == self.probe {
+            self.probe = None;
+            // A flow that broke again is the flow logic's business; no answer at all means
+            // the route set leads nowhere any more.
+            if matches!(failure, Failure::Timeout) {
+                self.on_probe_answer(ctx, now, code, reason);
+            }
         } else if Some(tx) == self.bye_tx && self.state == SessionState::Terminating {
             self.terminate(ctx, now, Originator::Local);
+        }
+    }
+
+    /// The flow came back after a drop with RFC 5626 outbound (the session was kept): an
+    /// in-dialog OPTIONS checks that the dialog still reaches the peer through its route
+    /// set, which names the edge proxy the old flow went through. When that proxy went away
+    /// with the flow (a gateway node that died), the session ends with a reason that says so
+    /// rather than going on silently.
+    pub(crate) fn on_flow_recovered(&mut self, ctx: &mut Ctx, now: Time) {
+        if self.state != SessionState::Established || self.probe.is_some() {
+            return;
+        }
+        let via = ctx.new_via();
+        let Some(d) = self.dialog.as_mut() else {
+            return;
+        };
+        let options = d.request("OPTIONS", via);
+        self.probe = ctx.send_request(now, options);
+    }
+
+    /// The answer to the dialog check: 481 (the peer lost the dialog), 408 or 430 (Flow
+    /// Failed: the route is broken) end the session, RFC 5057 §5.1; anything else — a 200,
+    /// a 405 from a peer without OPTIONS — shows the dialog alive.
+    fn on_probe_answer(&mut self, ctx: &mut Ctx, now: Time, code: u16, reason: &str) {
+        let lost = format!("The call was lost with the connection to the server ({code} {reason})");
+        match code {
+            481 => self.fail(ctx, now, Originator::Local, code, &lost),
+            408 | 430 => self.fail_with_bye(ctx, now, Originator::Local, code, &lost),
+            _ => {}
         }
     }
 

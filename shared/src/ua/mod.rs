@@ -261,7 +261,9 @@ pub const ENDED_SESSIONS_KEPT: usize = 32;
 
 /// How long established sessions outlive a closed flow while RFC 5626 outbound is in use:
 /// if the shell reopens it ([`UserAgent::handle_transport_opened`]) within this time, they
-/// go on; otherwise they end with reason "Transport closed".
+/// go on, each checking its dialog with an in-dialog OPTIONS (a 481, 430 or no answer ends
+/// it: the route set went away with the old flow); otherwise they end with reason
+/// "Transport closed".
 pub const FLOW_RECOVERY: Duration = Duration::from_secs(32);
 
 /// Mixed into the seed for the generator of the instance id.
@@ -755,10 +757,18 @@ impl UserAgent {
     /// a first failure or on a route not tried since the last success; after repeated
     /// failures it waits for the back-off the last `SIPAccountRegistrationDidFail` gave.
     pub fn handle_transport_opened(&mut self, now: Time) {
-        self.flow_deadline = None;
+        let recovered = self.flow_deadline.take().is_some();
         self.ctx.acting = Some(Owner::Registration);
         self.registration.on_flow_opened(&mut self.ctx, now);
         self.run(now);
+        if recovered {
+            // The sessions kept across the drop check their dialogs (an in-dialog OPTIONS).
+            for s in &mut self.sessions {
+                self.ctx.acting = Some(Owner::Session(s.id()));
+                s.on_flow_recovered(&mut self.ctx, now);
+            }
+            self.run(now);
+        }
     }
 
     /// Ends every session on a closed flow.
