@@ -17,6 +17,7 @@
 
 mod common;
 
+use common::kamailio::Kamailio;
 use common::sipp::{self, free_port, Sipp, Transport};
 use common::{Client, WsStream, BIN};
 use sipsimple::{Event, Output, Sender};
@@ -271,74 +272,25 @@ fn start_node(pg: &Postgres, id: &str, port: u16, peers: &[u16]) -> Node {
     node
 }
 
-/// Kamailio with the deployment's config, templated with loopback ports; stopped on drop.
-struct Kamailio {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Kamailio {
-    fn start(gateways: &[u16]) -> Kamailio {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port("127.0.0.1");
-        // Priority (algorithm 8): the first gateway while it is up, so the test knows where
-        // a registration lands; the deployment's default hashes over the From URI.
-        let list: String = gateways
-            .iter()
-            .enumerate()
-            .map(|(i, p)| format!("1 sip:127.0.0.1:{p} 0 {}\n", 10 - i))
-            .collect();
-        let list_path = dir.path().join("dispatcher.list");
-        std::fs::write(&list_path, list).expect("write the dispatcher list");
-        let log = std::fs::File::create(dir.path().join("kamailio.log")).expect("log file");
-        let mut child = Command::new("kamailio")
-            .arg("-f")
-            .arg(repo_file("deploy/kamailio/kamailio.cfg"))
-            .args(["-DD", "-E", "-m", "64", "-M", "8"])
-            .arg("-w")
-            .arg(dir.path())
-            .arg("-Y")
-            .arg(dir.path())
-            .args(["-A", "KAM_IP=127.0.0.1", "-A", &format!("KAM_PORT={port}")])
-            .args(["-A", &format!("DS_LIST=\"{}\"", list_path.display())])
-            .args(["-A", "DS_ALG=\"8\"", "-A", "DS_PING_INTERVAL=1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn kamailio");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            if let Ok(Some(s)) = child.try_wait() {
-                panic!(
-                    "kamailio exited ({s}): {}",
-                    std::fs::read_to_string(dir.path().join("kamailio.log")).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "kamailio did not bind its port");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Kamailio { child, port, dir }
-    }
-
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("kamailio.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Kamailio {
-    fn drop(&mut self) {
-        // SIGTERM: the main process stops its children.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
+/// Kamailio with the deployment's config and a dispatcher list of `gateways`.
+fn start_kamailio(gateways: &[u16]) -> Kamailio {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Priority (algorithm 8): the first gateway while it is up, so the test knows where a
+    // registration lands; the deployment's default hashes over the From URI.
+    let list: String = gateways
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("1 sip:127.0.0.1:{p} 0 {}\n", 10 - i))
+        .collect();
+    let list_path = dir.path().join("dispatcher.list");
+    std::fs::write(&list_path, list).expect("write the dispatcher list");
+    let defines = [
+        "KAM_IP=127.0.0.1".to_string(),
+        format!("DS_LIST=\"{}\"", list_path.display()),
+        "DS_ALG=\"8\"".to_string(),
+        "DS_PING_INTERVAL=1".to_string(),
+    ];
+    Kamailio::start(dir, &repo_file("deploy/kamailio/kamailio.cfg"), &defines)
 }
 
 /// Registers `user` from SIPp's `port` through Kamailio (the 401 and the digest answer).
@@ -578,7 +530,7 @@ async fn two_gateways_behind_kamailio_call_across_and_fail_over() {
     let (port_a, port_b) = (free_port("127.0.0.1"), free_port("127.0.0.1"));
     let node_a = start_node(&pg, "gw-a", port_a, &[port_b]);
     let node_b = start_node(&pg, "gw-b", port_b, &[port_a]);
-    let kam = Kamailio::start(&[port_a, port_b]);
+    let kam = start_kamailio(&[port_a, port_b]);
 
     // alice on B over WebSocket; bob on A through Kamailio.
     let mut alice = Alice::connect(node_b.http).await;

@@ -19,11 +19,11 @@
 mod common;
 
 use common::callee;
-use common::sipp::{self, free_port, Transport};
+use common::kamailio::Kamailio;
+use common::sipp::{self, Transport};
 use common::{start_with, Client, WsStream};
 use sipsimple::Event;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
@@ -144,62 +144,16 @@ fn peers_installed() -> bool {
     sipp::installed()
 }
 
-/// Kamailio with [`KAMAILIO_CFG`] on a free loopback port; stopped on drop.
-struct Kamailio {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Kamailio {
-    fn start(uas_port: u16) -> Kamailio {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port("127.0.0.1");
-        let cfg = dir.path().join("kamailio.cfg");
-        std::fs::write(&cfg, KAMAILIO_CFG).expect("write the Kamailio config");
-        let log = std::fs::File::create(dir.path().join("kamailio.log")).expect("log file");
-        let mut child = Command::new("kamailio")
-            .arg("-f")
-            .arg(&cfg)
-            .args(["-DD", "-E", "-m", "64", "-M", "8"])
-            .arg("-w")
-            .arg(dir.path())
-            .arg("-Y")
-            .arg(dir.path())
-            .args(["-A", &format!("KAM_PORT={port}")])
-            .args(["-A", &format!("UAS_URI=\"sip:127.0.0.1:{uas_port}\"")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn kamailio");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            if let Ok(Some(s)) = child.try_wait() {
-                panic!(
-                    "kamailio exited ({s}): {}",
-                    std::fs::read_to_string(dir.path().join("kamailio.log")).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "kamailio did not bind its port");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Kamailio { child, port, dir }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("kamailio.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Kamailio {
-    fn drop(&mut self) {
-        // SIGTERM: the main process stops its children.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
+/// Kamailio with [`KAMAILIO_CFG`] on a free loopback port, its UAS route to `uas_port`.
+fn start_kamailio(uas_port: u16) -> Kamailio {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = dir.path().join("kamailio.cfg");
+    std::fs::write(&cfg, KAMAILIO_CFG).expect("write the Kamailio config");
+    Kamailio::start(
+        dir,
+        &cfg,
+        &[format!("UAS_URI=\"sip:127.0.0.1:{uas_port}\"")],
+    )
 }
 
 async fn client(gw: &common::Gateway, aor: &str, password: &str) -> Client<WsStream> {
@@ -240,7 +194,7 @@ async fn browsers_register_and_call_through_a_remote_kamailio_registrar() {
     let uas_file = uas_file.to_str().expect("utf-8 path").to_string();
     let mut uas = sipp::start("127.0.0.1", Transport::Udp, None, &["-sf", &uas_file]);
     uas.ready("127.0.0.1").await;
-    let kam = Kamailio::start(uas.port);
+    let kam = start_kamailio(uas.port);
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("gateway.toml");
     std::fs::write(

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // Each test crate uses its own part of this module.
 
 pub mod callee;
+pub mod kamailio;
 pub mod sipp;
 pub mod tls;
 
