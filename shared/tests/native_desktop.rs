@@ -5,36 +5,22 @@
 //! speaking RFB 3.8 (RFC 6143) to the port Bob's external viewer handler opens.
 #![cfg(feature = "native")]
 
+#[path = "support/xvnc.rs"]
+mod xvnc;
+
 use sipsimple::native::{Config, DesktopHandler, Driver, TimedNotification};
 use sipsimple::{AccountConfig, Event, Sender, Transport};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdListener, UdpSocket};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use xvnc::Xvnc;
 
 /// How long any one step may take.
 const WAIT: Duration = Duration::from_secs(60);
 /// The framebuffer Xvnc is started with.
 const WIDTH: u16 = 320;
 const HEIGHT: u16 = 240;
-
-/// A running `Xvnc`, stopped on drop.
-struct Xvnc {
-    child: Child,
-    display: u32,
-    addr: SocketAddr,
-}
-
-impl Drop for Xvnc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(format!("/tmp/.X{}-lock", self.display));
-        let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{}", self.display));
-    }
-}
 
 fn free_tcp() -> SocketAddr {
     StdListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -50,52 +36,9 @@ fn free_udp() -> SocketAddr {
 
 /// Starts `Xvnc` on a free display, its RFB port on loopback only, no authentication.
 async fn start_xvnc() -> Xvnc {
-    let bin = ["/usr/bin/Xvnc", "/usr/local/bin/Xvnc"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "Xvnc not found: install the Debian package tigervnc-standalone-server \
-                 (`cargo xtask setup` does) to run the desktop-sharing suite"
-            )
-        });
-    let display = (40..200)
-        .find(|d| {
-            !Path::new(&format!("/tmp/.X{d}-lock")).exists()
-                && !Path::new(&format!("/tmp/.X11-unix/X{d}")).exists()
-        })
-        .expect("a free X display");
-    let addr = free_tcp();
-    let child = Command::new(bin)
-        .arg(format!(":{display}"))
-        .args(["-rfbport", &addr.port().to_string()])
-        .args(["-localhost", "-interface", "127.0.0.1", "-nolisten", "tcp"])
-        .args(["-SecurityTypes", "None"])
-        .args(["-geometry", &format!("{WIDTH}x{HEIGHT}"), "-depth", "24"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
-    let mut x = Xvnc {
-        child,
-        display,
-        addr,
-    };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Ok(Some(status)) = x.child.try_wait() {
-            panic!("Xvnc :{display} exited at start: {status}");
-        }
-        if TcpStream::connect(addr).await.is_ok() {
-            return x;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "Xvnc :{display} does not listen on {addr}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    tokio::task::spawn_blocking(|| xvnc::start(40..200, WIDTH, HEIGHT))
+        .await
+        .expect("Xvnc starts")
 }
 
 /// Two drivers talking SIP straight to each other: (alice, bob).

@@ -4,77 +4,21 @@
 //! over the display's Unix socket). The framebuffer decoded from ZRLE (with CopyRect) must
 //! equal the one decoded from Raw, and both must show the picture.
 
+#[path = "support/xvnc.rs"]
+mod xvnc;
+
 use sipsimple::rfb::{Client, Config, Event, Output, ENCODINGS, ENCODING_RAW};
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use xvnc::Xvnc;
 
 const WIDTH: u16 = 200;
 const HEIGHT: u16 = 150;
 
-/// A running `Xvnc`, stopped on drop.
-struct Xvnc {
-    child: Child,
-    display: u32,
-    addr: SocketAddr,
-}
-
-impl Drop for Xvnc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(format!("/tmp/.X{}-lock", self.display));
-        let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{}", self.display));
-    }
-}
-
 fn start_xvnc() -> Xvnc {
-    let bin = "/usr/bin/Xvnc";
-    assert!(
-        Path::new(bin).exists(),
-        "Xvnc not found: install tigervnc-standalone-server (`cargo xtask setup` does)"
-    );
-    let display = (200..400)
-        .find(|d| {
-            !Path::new(&format!("/tmp/.X{d}-lock")).exists()
-                && !Path::new(&format!("/tmp/.X11-unix/X{d}")).exists()
-        })
-        .expect("a free X display");
-    let addr = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .expect("a free port");
-    let child = Command::new(bin)
-        .arg(format!(":{display}"))
-        .args(["-rfbport", &addr.port().to_string()])
-        .args(["-localhost", "-interface", "127.0.0.1", "-nolisten", "tcp"])
-        .args(["-SecurityTypes", "None", "-AlwaysShared"])
-        .args(["-geometry", &format!("{WIDTH}x{HEIGHT}"), "-depth", "24"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvnc starts");
-    let mut x = Xvnc {
-        child,
-        display,
-        addr,
-    };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Ok(Some(status)) = x.child.try_wait() {
-            panic!("Xvnc :{display} exited at start: {status}");
-        }
-        if Path::new(&format!("/tmp/.X11-unix/X{display}")).exists()
-            && TcpStream::connect(addr).is_ok()
-        {
-            return x;
-        }
-        assert!(Instant::now() < deadline, "Xvnc :{display} does not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    xvnc::start(200..400, WIDTH, HEIGHT)
 }
 
 /// Windows painted: (x, y, width, height, 0xRRGGBB).
