@@ -9,17 +9,13 @@
 // Everything runs on loopback and is stopped by the test.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { launchBrowser, startGateway, freeTcpPort } from './lib.mjs';
+import { startMsrpPeer } from './peers.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..', '..');
-const PEER_BIN = process.env.SIPSIMPLE_MSRP_PEER_BIN ?? join(root, 'target', 'debug', 'examples', 'msrp_peer');
 const USERS = { alice: 'looking-glass-7', bob: 'tweedle-dum-5', carol: 'red-queen-9' };
 const FILE_SIZE = 20 * 1024 * 1024;
 
@@ -171,53 +167,9 @@ test('browser ⇄ browser: chat with ticks and composing, remove/add chat, a 20 
   }
 });
 
-/** Starts the native peer (shared/examples/msrp_peer.rs) as `user`; lines it prints are kept. */
+/** Starts the native peer (shared/examples/msrp_peer.rs) as `user`. */
 function startPeer(user) {
-  if (!existsSync(PEER_BIN)) {
-    throw new Error(`${PEER_BIN} is missing: cargo build -p sipsimple --features native --example msrp_peer`);
-  }
-  const child = spawn(PEER_BIN, ['--proxy', gateway.sipUdp, '--account', `${user}@${gateway.domain}`,
-    '--password', USERS[user], '--relay', `127.0.0.1:${msrpTcp}`,
-    '--receive-dir', mkdtempSync(join(tmpdir(), 'msrp-peer-'))], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const lines = [];
-  const waiters = [];
-  let buf = '';
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  child.stdout.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (process.env.E2E_DEBUG) console.log(`${user} (native):`, line);
-      lines.push(line);
-      for (const w of [...waiters]) if (w.re.test(line)) { waiters.splice(waiters.indexOf(w), 1); w.ok(line.match(w.re)); }
-    }
-  });
-  return {
-    lines,
-    send: (cmd) => child.stdin.write(`${cmd}\n`),
-    /** Resolves with the match of the first line (past or future) matching `re`. */
-    waitFor: (re, ms = 20000) => {
-      const seen = lines.find((l) => re.test(l));
-      if (seen) return Promise.resolve(seen.match(re));
-      return new Promise((ok, fail) => {
-        const w = { re, ok: (m) => { clearTimeout(t); ok(m); } };
-        const t = setTimeout(() => {
-          waiters.splice(waiters.indexOf(w), 1);
-          fail(new Error(`native peer: no line matching ${re} in ${ms} ms; got:\n${lines.join('\n')}\n${stderr}`));
-        }, ms);
-        waiters.push(w);
-      });
-    },
-    stop: () => new Promise((ok) => {
-      if (child.exitCode !== null) return ok();
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      child.once('exit', () => { clearTimeout(t); ok(); });
-      child.stdin.write('quit\n');
-    }),
-  };
+  return startMsrpPeer({ gateway, user, password: USERS[user], relay: `127.0.0.1:${msrpTcp}` });
 }
 
 test('browser ⇄ native: chat both ways, a 5 MB file from the native peer, 16 MB from the page', { timeout: 180000 }, async () => {

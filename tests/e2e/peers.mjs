@@ -1,12 +1,14 @@
-// Media peers and audio checks for the e2e suites: baresip (Debian's, headless: a WAV file as
-// its microphone, another as its speaker, its TCP control and UDP console on loopback), and a
-// WAV reader with a Goertzel filter to tell which tones a recording holds.
+// Peers and audio checks for the e2e suites: baresip (Debian's, headless: a WAV file as its
+// microphone, another as its speaker, its TCP control and UDP console on loopback), the
+// project's native chat/file/desktop peer (msrp_peer), and a WAV reader with a Goertzel
+// filter to tell which tones a recording holds.
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freeTcpPort, freeUdpPort } from './lib.mjs';
 
 /** A mono 16-bit PCM WAV of a sine tone. */
@@ -145,4 +147,60 @@ export async function startBaresip({ user, password, domain, gateway, codecs = '
     s.send(k, cons, '127.0.0.1', () => { s.close(); ok(); });
   });
   return { dir, output: () => out, command, key, waitFor, stop, heard: join(dir, 'heard.wav') };
+}
+
+const MSRP_PEER_BIN = process.env.SIPSIMPLE_MSRP_PEER_BIN
+  ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'target', 'debug', 'examples', 'msrp_peer');
+
+/**
+ * Starts the native peer (shared/examples/msrp_peer.rs, stdin-scripted) as `user` of
+ * `gateway` with `password`, through the MSRP relay at `relay` (`host:port`); `extra` are
+ * more arguments (`--vnc HOST:PORT`). The lines it prints are kept: `waitFor(re, ms, from)`
+ * resolves with the match of the first line from index `from` (past or future) matching `re`.
+ */
+export function startMsrpPeer({ gateway, user, password, relay, extra = [] }) {
+  if (!existsSync(MSRP_PEER_BIN)) {
+    throw new Error(`${MSRP_PEER_BIN} is missing: cargo build -p sipsimple --features native --example msrp_peer`);
+  }
+  const child = spawn(MSRP_PEER_BIN, ['--proxy', gateway.sipUdp, '--account', `${user}@${gateway.domain}`,
+    '--password', password, '--relay', relay, ...extra,
+    '--receive-dir', mkdtempSync(join(tmpdir(), 'msrp-peer-'))], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines = [];
+  const waiters = [];
+  let buf = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (process.env.E2E_DEBUG) console.log(`${user} (native):`, line);
+      lines.push(line);
+      for (const w of [...waiters]) if (w.re.test(line)) { waiters.splice(waiters.indexOf(w), 1); w.ok(line.match(w.re)); }
+    }
+  });
+  return {
+    lines,
+    send: (cmd) => child.stdin.write(`${cmd}\n`),
+    waitFor: (re, ms = 20000, from = 0) => {
+      const seen = lines.slice(from).find((l) => re.test(l));
+      if (seen) return Promise.resolve(seen.match(re));
+      return new Promise((ok, fail) => {
+        const w = { re, ok: (m) => { clearTimeout(t); ok(m); } };
+        const t = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          fail(new Error(`native peer: no line matching ${re} in ${ms} ms; got:\n${lines.join('\n')}\n${stderr}`));
+        }, ms);
+        waiters.push(w);
+      });
+    },
+    stop: () => new Promise((ok) => {
+      if (child.exitCode !== null) return ok();
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      child.once('exit', () => { clearTimeout(t); ok(); });
+      child.stdin.write('quit\n');
+    }),
+  };
 }
