@@ -26,8 +26,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const DOMAIN: &str = "sipsimple.local";
@@ -370,14 +368,7 @@ struct Alice {
 
 impl Alice {
     async fn connect(http: SocketAddr) -> Alice {
-        let mut req = format!("ws://{http}/ws")
-            .into_client_request()
-            .expect("request");
-        req.headers_mut()
-            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("sip"));
-        let (ws, _) = tokio_tungstenite::connect_async(req)
-            .await
-            .expect("WebSocket upgrade");
+        let ws = common::open_sip_ws(http).await;
         let mut a = Alice {
             c: Client::for_user(ws, "alice", "secret"),
             seen: Vec::new(),

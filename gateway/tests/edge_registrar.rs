@@ -24,8 +24,6 @@ use common::sipp::{self, Transport};
 use common::{start_with, Client, WsStream};
 use sipsimple::Event;
 use std::process::{Command, Stdio};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 const DOMAIN: &str = "pbx.example";
 
@@ -157,14 +155,7 @@ fn start_kamailio(uas_port: u16) -> Kamailio {
 }
 
 async fn client(gw: &common::Gateway, aor: &str, password: &str) -> Client<WsStream> {
-    let mut req = format!("ws://{}/ws", gw.http)
-        .into_client_request()
-        .expect("request");
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("sip"));
-    let (ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("WebSocket upgrade");
+    let ws = common::open_sip_ws(gw.http).await;
     Client::for_user(ws, aor, password)
 }
 

@@ -9,18 +9,9 @@ mod common;
 use common::sipp::{self, Transport};
 use common::{start, Client};
 use sipsimple::Event;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 async fn registered_client(gw: &common::Gateway) -> Client<common::WsStream> {
-    let mut req = format!("ws://{}/ws", gw.http)
-        .into_client_request()
-        .expect("request");
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("sip"));
-    let (ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("WebSocket upgrade");
+    let ws = common::open_sip_ws(gw.http).await;
     let mut c = Client::new(ws, "secret");
     assert!(matches!(
         c.register().await,

@@ -10,8 +10,6 @@ mod common;
 use common::sipp::{self, Transport};
 use common::{start_with, Client};
 use sipsimple::Event;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 #[tokio::test]
 async fn calls_to_other_domains_go_through_the_upstream_with_its_credentials() {
@@ -36,14 +34,7 @@ async fn calls_to_other_domains_go_through_the_upstream_with_its_credentials() {
     let config = config.to_str().expect("utf-8 path");
     let gw = start_with(&["--config", config]);
 
-    let mut req = format!("ws://{}/ws", gw.http)
-        .into_client_request()
-        .expect("request");
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("sip"));
-    let (ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("WebSocket upgrade");
+    let ws = common::open_sip_ws(gw.http).await;
     let mut c = Client::new(ws, "secret");
     assert!(matches!(
         c.register().await,

@@ -62,14 +62,7 @@ async fn register_over_wss_with_the_generated_certificate() {
 #[tokio::test]
 async fn sigterm_closes_websockets_and_exits_cleanly() {
     let mut gw = start(false);
-    let mut req = format!("ws://{}/ws", gw.http)
-        .into_client_request()
-        .expect("request");
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("sip"));
-    let (ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("WebSocket upgrade");
+    let ws = common::open_sip_ws(gw.http).await;
     let mut c = Client::new(ws, "secret");
     assert!(matches!(
         c.register().await,

@@ -7,8 +7,6 @@ use futures_util::{SinkExt, StreamExt};
 use sipsimple::sip::{Message, NameAddr};
 use sipsimple::Event;
 use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::WebSocketStream;
 
@@ -23,14 +21,7 @@ pub struct Callee {
 
 /// Connects to the gateway's `/ws`, registers `user`, and returns the callee.
 pub async fn register(http: std::net::SocketAddr, user: &str, password: &str, tag: &str) -> Callee {
-    let mut req = format!("ws://{http}/ws")
-        .into_client_request()
-        .expect("request");
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("sip"));
-    let (ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("WebSocket upgrade");
+    let ws = super::open_sip_ws(http).await;
     let mut c = Client::for_user(ws, user, password);
     let e = c.register().await;
     assert!(

@@ -29,6 +29,21 @@ pub type WsStream = tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>;
 pub const BIN: &str = env!("CARGO_BIN_EXE_sipsimple-gateway");
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// Opens the gateway's SIP WebSocket (`ws://{http}/ws`, subprotocol `sip`, RFC 7118).
+pub async fn open_sip_ws(http: SocketAddr) -> WebSocketStream<WsStream> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+    let mut req = format!("ws://{http}/ws")
+        .into_client_request()
+        .expect("request");
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("sip"));
+    let (ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("WebSocket upgrade");
+    ws
+}
+
 /// A running gateway; killed when dropped, so a failing test leaves no process behind.
 pub struct Gateway {
     pub child: Child,
