@@ -4,8 +4,10 @@
 //! no registrar or proxy anywhere. They find each other with mDNS/DNS-SD (`_sipuri._udp`),
 //! A places an audio call to the contact it discovered and B answers (RTP both ways), then
 //! a chat session carries a message each way over MSRP; when B quits, its goodbye packet
-//! makes A report the neighbour removed. Nothing can leave the machine: the namespace has
-//! no other interface.
+//! makes A report the neighbour removed. A second test puts the account beside an mDNS
+//! stack nobody here wrote, python-zeroconf (tests/tools/zeroconf_peer.py): each finds the
+//! other and sees the other's goodbye. Nothing can leave the machine: the namespaces have no
+//! other interface.
 //!
 //! Needs root (`ip netns add`) and the example built beside the test: `cargo xtask test`
 //! does both; by hand, `cargo build -p sipsimple --features native --example bonjour_peer`
@@ -14,7 +16,7 @@
 #![cfg(feature = "native")]
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -26,8 +28,9 @@ const WAIT: Duration = Duration::from_secs(30);
 struct Netns(String);
 
 impl Netns {
-    fn create() -> Netns {
-        let name = format!("sipsimple-bonjour-{}", std::process::id());
+    /// `tag` tells apart the namespaces of the tests running at once in this process.
+    fn create(tag: &str) -> Netns {
+        let name = format!("sipsimple-bj{tag}-{}", std::process::id());
         // A leftover of an earlier run with the same pid goes first.
         let _ = ip(&["netns", "del", &name]);
         if let Err(e) = ip(&["netns", "add", &name]) {
@@ -100,15 +103,25 @@ struct Peer {
 
 impl Peer {
     fn spawn(ns: &Netns, name: &'static str, address: &str) -> Peer {
+        Peer::spawn_program(
+            ns,
+            name,
+            &peer_binary(),
+            &["--address", address, "--name", name],
+        )
+    }
+
+    /// Any program in the namespace, scripted over its stdin and stdout lines.
+    fn spawn_program(ns: &Netns, name: &'static str, program: &Path, args: &[&str]) -> Peer {
         let mut child = Command::new("ip")
             .args(["netns", "exec", &ns.0])
-            .arg(peer_binary())
-            .args(["--address", address, "--name", name])
+            .arg(program)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("spawn bonjour_peer");
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
         let stdout = child.stdout.take().expect("stdout");
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -197,7 +210,7 @@ impl Drop for Peer {
 
 #[test]
 fn bonjour_peers_discover_each_other_call_and_chat_without_a_registrar() {
-    let ns = Netns::create();
+    let ns = Netns::create("peers");
     let mut a = Peer::spawn(&ns, "Alice", "127.0.0.2");
     let mut b = Peer::spawn(&ns, "Bob", "127.0.0.3");
     for p in [&mut a, &mut b] {
@@ -283,4 +296,70 @@ fn bonjour_peers_discover_each_other_call_and_chat_without_a_registrar() {
             p.seen
         );
     }
+}
+
+/// python-zeroconf: the Python mDNS stack (Debian's python3-zeroconf).
+const ZEROCONF: &str = "/usr/lib/python3/dist-packages/zeroconf/__init__.py";
+
+/// Interop with an mDNS stack nobody here wrote: python-zeroconf (Debian's python3-zeroconf,
+/// driven by tests/tools/zeroconf_peer.py) announces a `_sipuri._udp` neighbour the way
+/// python-sipsimple did, on 127.0.0.3 of the namespace. The Bonjour account on 127.0.0.2
+/// lists it with the contact and name of its TXT record, and zeroconf resolves ours; each
+/// one's goodbye removes it from the other's list.
+#[test]
+fn bonjour_and_python_zeroconf_discover_each_other() {
+    assert!(
+        Path::new(ZEROCONF).exists(),
+        "python3-zeroconf is missing: `cargo xtask setup --for test` installs it"
+    );
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/tools/zeroconf_peer.py");
+    let ns = Netns::create("zc");
+    let mut z = Peer::spawn_program(
+        &ns,
+        "zeroconf",
+        Path::new("/usr/bin/python3"),
+        &[
+            script.to_str().expect("a UTF-8 path"),
+            "127.0.0.3",
+            "5070",
+            "zed",
+            "Zed",
+        ],
+    );
+    z.expect("zeroconf's start", |l| l == "ready");
+    let mut a = Peer::spawn(&ns, "Alice", "127.0.0.2");
+    a.expect("activation", |l| l == "activated bonjour@local");
+    let a_uri = a.expect_word("contact ");
+
+    a.expect("zeroconf's service", |l| {
+        l == "neighbour-added sip:zed@127.0.0.3:5070 Zed"
+    });
+    z.expect("Alice's service", |l| l == format!("found {a_uri} Alice"));
+
+    // zeroconf leaves (unregister: TTL 0 records), then Alice does.
+    z.send("quit");
+    z.expect("zeroconf's goodbye sent", |l| l == "bye");
+    a.expect("zeroconf's goodbye", |l| {
+        l == "neighbour-removed sip:zed@127.0.0.3:5070"
+    });
+    let mut z = Peer::spawn_program(
+        &ns,
+        "zeroconf",
+        Path::new("/usr/bin/python3"),
+        &[
+            script.to_str().expect("a UTF-8 path"),
+            "127.0.0.3",
+            "5071",
+            "zoe",
+            "Zoe",
+        ],
+    );
+    z.expect("zeroconf's start", |l| l == "ready");
+    z.expect("Alice's service", |l| l == format!("found {a_uri} Alice"));
+    a.quit();
+    z.expect("Alice's goodbye", |l| {
+        l.starts_with("removed ") && l.contains(a_uri.as_str())
+    });
+    z.send("quit");
+    z.expect("zeroconf's end", |l| l == "bye");
 }
