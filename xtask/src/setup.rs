@@ -31,7 +31,8 @@ const BUILD_PACKAGES: &[(&str, &str)] = &[
 ];
 
 /// Debian packages the test suites need, each with the program that shows it is there
-/// (an absolute path, or a name looked up on PATH; a `.h` path for a library's header).
+/// (an absolute path, or a name looked up on PATH; a `.h` path for a library's header, a
+/// `.py` path for a Python module).
 const APT_PACKAGES: &[(&str, &str)] = &[
     ("libopus-dev", "/usr/include/opus/opus.h"),
     ("pkg-config", "pkg-config"),
@@ -164,8 +165,8 @@ fn is_root() -> bool {
 }
 
 fn present(probe: &str) -> bool {
-    if probe.ends_with(".h") {
-        // A library's development files: the header is there.
+    if probe.ends_with(".h") || probe.ends_with(".py") {
+        // A library's development files: the header is there; a Python module: its source.
         Path::new(probe).is_file()
     } else if probe.starts_with('/') {
         is_executable(Path::new(probe))
