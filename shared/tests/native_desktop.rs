@@ -116,8 +116,10 @@ async fn read_u32(s: &mut TcpStream) -> u32 {
 
 /// A minimal RFB 3.8 viewer (RFC 6143 §7): handshake with security type None, ClientInit
 /// shared, ServerInit, SetEncodings Raw, one full FramebufferUpdateRequest and its update.
-/// Returns the desktop's name and the bytes of pixel data received.
-async fn view(port: SocketAddr) -> (String, usize) {
+/// Returns the desktop's name, the bytes of pixel data received, and the connection, which
+/// the caller keeps open until it has ended the call (closing it makes the viewer handler
+/// end the stream, and with it the session, which would race the caller's own hang-up).
+async fn view(port: SocketAddr) -> (String, usize, TcpStream) {
     let mut s = tokio::time::timeout(WAIT, TcpStream::connect(port))
         .await
         .expect("connect in time")
@@ -174,7 +176,7 @@ async fn view(port: SocketAddr) -> (String, usize) {
         "the whole screen"
     );
     assert_eq!(bytes, pixels * bpp / 8);
-    (name, bytes)
+    (name, bytes, s)
 }
 
 #[tokio::test]
@@ -196,7 +198,7 @@ async fn native_desktop_sharing_with_xvnc() {
         .expect("a viewer port");
     assert!(port.ip().is_loopback());
     until(&mut alice, |n| is(n, "SIPSessionDidStart")).await;
-    let (name, bytes) = view(port).await;
+    let (name, bytes, _viewer) = view(port).await;
     assert!(!name.is_empty(), "the desktop has a name");
     assert_eq!(
         bytes,
