@@ -742,10 +742,38 @@ pub fn parse_optional_addr(s: &str) -> Result<OptionalAddr, String> {
     }
 }
 
+/// The transport and port of a next hop's `sip:`/`sips:` URI (RFC 3263 without DNS): its
+/// `transport` parameter (`sips:` alone means TLS, else UDP) and its port (5061 for TLS, else
+/// 5060); `Err` with what is wrong for another transport.
+fn transport_and_port(
+    uri: &sipsimple::sip::Uri,
+) -> Result<(sipsimple::transaction::TransportKind, u16), &'static str> {
+    use sipsimple::transaction::TransportKind;
+    let transport = match uri
+        .param("transport")
+        .flatten()
+        .map(|t| t.to_ascii_lowercase())
+    {
+        None if uri.scheme == "sips" => TransportKind::Tls,
+        None => TransportKind::Udp,
+        Some(t) => match t.as_str() {
+            "udp" => TransportKind::Udp,
+            "tcp" => TransportKind::Tcp,
+            "tls" => TransportKind::Tls,
+            _ => return Err("has a transport other than udp, tcp or tls"),
+        },
+    };
+    let default = if transport == TransportKind::Tls {
+        5061
+    } else {
+        5060
+    };
+    Ok((transport, uri.port.unwrap_or(default)))
+}
+
 /// Checks the `[upstream]` table: `proxy` must be a `sip:`/`sips:` URI with a host; a password
 /// needs a user name.
 fn parse_upstream(u: &UpstreamSettings) -> Result<Option<Upstream>, ConfigError> {
-    use sipsimple::transaction::TransportKind;
     let nonempty = |v: &Option<String>| v.as_deref().filter(|v| !v.is_empty()).map(str::to_string);
     let Some(text) = nonempty(&u.proxy) else {
         if u.username.is_some() || u.password.is_some() {
@@ -762,26 +790,8 @@ fn parse_upstream(u: &UpstreamSettings) -> Result<Option<Upstream>, ConfigError>
     if !proxy.is_sip() || proxy.host.is_empty() {
         return Err(bad("is not a sip: or sips: URI with a host"));
     }
-    let transport = match proxy
-        .param("transport")
-        .flatten()
-        .map(|t| t.to_ascii_lowercase())
-    {
-        None if proxy.scheme == "sips" => TransportKind::Tls,
-        None => TransportKind::Udp,
-        Some(t) => match t.as_str() {
-            "udp" => TransportKind::Udp,
-            "tcp" => TransportKind::Tcp,
-            "tls" => TransportKind::Tls,
-            _ => return Err(bad("has a transport other than udp, tcp or tls")),
-        },
-    };
+    let (transport, port) = transport_and_port(&proxy).map_err(bad)?;
     let host = proxy.host.clone();
-    let port = proxy.port.unwrap_or(if transport == TransportKind::Tls {
-        5061
-    } else {
-        5060
-    });
     let username = nonempty(&u.username);
     let password = nonempty(&u.password);
     if password.is_some() && username.is_none() {

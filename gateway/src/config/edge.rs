@@ -3,9 +3,9 @@
 //! forwarded to the domain's registrar instead of the embedded one; `proxy/edge.rs` has the
 //! behaviour. Empty by default: nothing changes.
 
-use super::{key_error, parse_domain, ConfigError, Upstream};
+use super::{key_error, parse_domain, transport_and_port, ConfigError, Upstream};
 use serde::Deserialize;
-use sipsimple::transaction::{Dest, TransportKind};
+use sipsimple::transaction::Dest;
 use std::collections::BTreeMap;
 
 /// The `[edge]` table as written.
@@ -79,25 +79,7 @@ fn parse_registrar(key: &str, text: &str) -> Result<Dest, ConfigError> {
     if !uri.is_sip() || uri.host.is_empty() || uri.user.is_some() {
         return Err(bad("is not a sip: or sips: URI with a host and no user"));
     }
-    let transport = match uri
-        .param("transport")
-        .flatten()
-        .map(|t| t.to_ascii_lowercase())
-    {
-        None if uri.scheme == "sips" => TransportKind::Tls,
-        None => TransportKind::Udp,
-        Some(t) => match t.as_str() {
-            "udp" => TransportKind::Udp,
-            "tcp" => TransportKind::Tcp,
-            "tls" => TransportKind::Tls,
-            _ => return Err(bad("has a transport other than udp, tcp or tls")),
-        },
-    };
-    let port = uri.port.unwrap_or(if transport == TransportKind::Tls {
-        5061
-    } else {
-        5060
-    });
+    let (transport, port) = transport_and_port(&uri).map_err(bad)?;
     Ok(Dest::new(
         transport,
         crate::proxy::route::bare_host(&uri.host),

@@ -15,6 +15,7 @@
 //! a Path token that does not verify is 403.
 
 use super::forward::is_ws;
+use super::route::{hex, unhex};
 use super::Core;
 use crate::sipmsg::{name_addr, pop_top_route, prepend, top_route};
 use sipsimple::auth::{constant_time_eq, Algorithm};
@@ -55,20 +56,6 @@ pub(super) enum PathRoute {
     Flow(Dest, String),
     /// Our Path URI with a token that does not verify.
     Forged,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The AOR of a URI: `user@host`, the host lower case.
