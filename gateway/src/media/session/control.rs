@@ -32,7 +32,7 @@ impl MediaSession {
                     respond(gw, msg, dest, 400, "Bad DTMF Signal", None);
                     return true;
                 };
-                let Some((packets, to)) = self.dtmf_packets(digit) else {
+                let Some(start) = self.queue_dtmf_event(digit) else {
                     // No telephone-event on the SIP side: the digit goes in band, as its
                     // dual tone in the audio (what a G.711 phone without RFC 4733 hears).
                     if self.inband_dtmf(digit) {
@@ -47,18 +47,12 @@ impl MediaSession {
                     // Not negotiated yet: let the far end have the INFO.
                     return false;
                 };
-                if let Some(io) = self.io_now() {
-                    let rtp = Arc::clone(&io.rtp);
-                    let counters = Arc::clone(&self.shared.counters);
-                    tokio::spawn(async move {
-                        for (i, p) in packets.into_iter().enumerate() {
-                            if i > 0 && i < 8 {
-                                tokio::time::sleep(Duration::from_millis(20)).await;
-                            }
-                            let _ = rtp.send_to(&p, to).await;
-                        }
-                        counters.dtmf_sent.fetch_add(1, Ordering::Relaxed);
-                    });
+                self.shared
+                    .counters
+                    .dtmf_sent
+                    .fetch_add(1, Ordering::Relaxed);
+                if start {
+                    self.spawn_dtmf_sender();
                 }
                 debug!(call_id = %self.call_id, %digit, "DTMF relayed as RFC 4733");
                 respond(gw, msg, dest, 200, "OK", None);
@@ -71,6 +65,30 @@ impl MediaSession {
             }
             _ => false,
         }
+    }
+
+    /// The task that sends the queued RFC 4733 packets on the SIP leg, one every 20 ms
+    /// (RFC 4733 §2.5.1.2), until none is left.
+    fn spawn_dtmf_sender(&self) {
+        let (Some(io), Some(me)) = (self.io_now(), self.shared.session(&self.call_id)) else {
+            lock(&self.state).dtmf_out.clear();
+            return;
+        };
+        let rtp = Arc::clone(&io.rtp);
+        let weak = Arc::downgrade(&me);
+        drop(me);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            loop {
+                tick.tick().await;
+                let Some(s) = weak.upgrade() else { break };
+                let Some((wire, to)) = s.next_dtmf_event() else {
+                    break;
+                };
+                drop(s);
+                let _ = rtp.send_to(&wire, to).await;
+            }
+        });
     }
 
     fn recording_control(&self, body: &[u8]) -> (u16, &'static str, Option<String>) {

@@ -14,7 +14,7 @@ use super::Shared;
 use crate::config::SrtpPolicy;
 use crate::gateway::Gateway;
 use crate::proxy::Input;
-use sipsimple::rtp::dtmf::{digit_to_event, DtmfDetector, DtmfGenerator};
+use sipsimple::rtp::dtmf::{digit_to_event, DtmfDetector};
 use sipsimple::rtp::stats::{RtpStats, StatsSnapshot};
 use sipsimple::sdp::Direction;
 use sipsimple::sip::Message;
@@ -34,6 +34,7 @@ use webrtc::rtp::packet::Packet;
 use webrtc::util::{Marshal, Unmarshal};
 
 mod control;
+mod dtmf;
 mod packets;
 
 use control::respond;
@@ -182,6 +183,8 @@ struct State {
     recorder: Option<Recorder>,
     /// Encoded 20 ms frames of in-band DTMF that replace the browser's audio towards SIP.
     dtmf_frames: std::collections::VecDeque<bytes::Bytes>,
+    /// RFC 4733 digits going out on the SIP leg.
+    dtmf_out: dtmf::DtmfOut,
     stats_from_browser: RtpStats,
     stats_from_sip: RtpStats,
     dtmf_in: DtmfDetector,
@@ -328,6 +331,7 @@ impl MediaSession {
                 srtp: None,
                 recorder: None,
                 dtmf_frames: std::collections::VecDeque::new(),
+                dtmf_out: dtmf::DtmfOut::default(),
                 stats_from_browser: RtpStats::default(),
                 stats_from_sip: RtpStats::default(),
                 dtmf_in: DtmfDetector::new(),

@@ -113,6 +113,7 @@ impl MediaSession {
         if !st.to_sip_open() {
             return (Vec::new(), None);
         }
+        let sending_dtmf = st.dtmf_out.holds_audio();
         let mut payloads: Vec<(u32, bytes::Bytes)> = Vec::new();
         match st.to_sip.transcoder.as_mut() {
             None => payloads.push((h.timestamp, pkt.payload.clone())),
@@ -129,6 +130,10 @@ impl MediaSession {
         }
         if st.to_sip.transcoder.is_none() {
             st.to_sip.ts = h.timestamp;
+        }
+        if sending_dtmf {
+            // RFC 4733 events are going out in this audio's place (its clock still moves).
+            return (Vec::new(), None);
         }
         let mut out = Vec::with_capacity(payloads.len());
         for (ts, mut payload) in payloads {
@@ -259,26 +264,37 @@ impl MediaSession {
         true
     }
 
-    /// The RFC 4733 packets of `digit` on the SIP leg, or `None` without telephone-event.
-    pub(in crate::media) fn dtmf_packets(&self, digit: char) -> Option<(Vec<Vec<u8>>, SocketAddr)> {
+    /// Queues the RFC 4733 packets of `digit` for the SIP leg: `None` without
+    /// telephone-event (or before negotiation), else whether the caller must start the task
+    /// that sends them ([`MediaSession::next_dtmf_event`]); one already sending takes them.
+    pub(in crate::media) fn queue_dtmf_event(&self, digit: char) -> Option<bool> {
         let mut st = lock(&self.state);
         let p = st.sip?;
-        let te = p.te?;
-        let dest = st.latched.or(p.remote)?;
-        let events = DtmfGenerator::packets(digit, 160, 8000)?;
-        let ts = st.to_sip.ts;
-        let mut out = Vec::new();
-        for (marker, _offset, payload) in events {
-            let header = st.to_sip.header(te, ts, marker);
-            let Some(wire) = st.seal(Packet {
-                header,
-                payload: bytes::Bytes::copy_from_slice(&payload),
-            }) else {
-                continue;
-            };
-            out.push(wire);
-        }
-        Some((out, dest))
+        p.te?;
+        st.latched.or(p.remote)?;
+        st.dtmf_out.queue(digit)
+    }
+
+    /// The next queued RFC 4733 packet, sealed now with the SIP leg's next sequence number,
+    /// and where it goes; `None` when none is left, and the browser's audio flows again.
+    pub(in crate::media) fn next_dtmf_event(&self) -> Option<(Vec<u8>, SocketAddr)> {
+        let mut st = lock(&self.state);
+        let st = &mut *st;
+        let target = st.sip.and_then(|p| Some((p.te?, st.latched.or(p.remote)?)));
+        let Some((te, dest)) = target else {
+            st.dtmf_out.clear();
+            return None;
+        };
+        let (header, payload) = st.dtmf_out.next(&mut st.to_sip, te)?;
+        let Some(wire) = st.seal(Packet {
+            header,
+            payload: bytes::Bytes::copy_from_slice(&payload),
+        }) else {
+            st.dtmf_out.clear();
+            return None;
+        };
+        st.stats_from_sip.on_sent(wire.len());
+        Some((wire, dest))
     }
 }
 
