@@ -597,9 +597,15 @@ function updateDesktop(established) {
   btn.setAttribute('aria-pressed', String(viewing));
 }
 
+/** The options of viewDesktop/attachDesktop: the VNC password when one was typed. */
+function desktopOptions() {
+  const password = $('desktop-password').value;
+  return password ? { password } : undefined;
+}
+
 /** Shows the desktop section for the current session, its canvas handed to the SDK. */
 function showDesktop(id, state, text) {
-  app.attachDesktop(id, $('desktop-canvas'));
+  app.attachDesktop(id, $('desktop-canvas'), desktopOptions());
   $('desktop').hidden = false;
   setDesktopState(state, text);
 }
@@ -613,7 +619,7 @@ function toggleDesktop() {
       setDesktopState('ended', 'stopped viewing');
       return;
     }
-    app.viewDesktop(session, $('desktop-canvas'));
+    app.viewDesktop(session, $('desktop-canvas'), desktopOptions());
     $('desktop').hidden = false;
     setDesktopState('requesting', `asking ${peer} to share their desktop…`);
     updateChat();
@@ -638,6 +644,11 @@ function onDesktopNotification(n) {
     case 'DesktopSharingHandlerDidFail':
       setDesktopState('failed', `desktop sharing failed: ${d.reason}`);
       showAlert(`Desktop sharing failed (${d.context}): ${d.reason}.`);
+      if (/password|authentication/i.test(d.reason)) {
+        // The VNC server wants a password: ask for it, and View desktop tries again.
+        $('desktop-auth').hidden = false;
+        $('desktop-password').focus();
+      }
       break;
     case 'SIPSessionRejectedStreamProposal':
       if (d.proposer === 'local' && $('desktop').dataset.state === 'requesting') {
@@ -654,6 +665,8 @@ function clearChat() {
   setComposing(false);
   // The last session's desktop too.
   $('desktop').hidden = true;
+  $('desktop-auth').hidden = true;
+  $('desktop-password').value = '';
   setDesktopState('idle', '');
 }
 
@@ -1288,6 +1301,9 @@ async function main() {
     try { app.addChat(session); } catch (e) { showAlert(`Cannot add chat: ${errorText(e)}`); }
   });
   $('view-desktop').addEventListener('click', () => toggleDesktop());
+  $('desktop-password').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !$('view-desktop').disabled) toggleDesktop();
+  });
   $('remove-chat').addEventListener('click', () => {
     if (!app || session === null) return;
     try { app.removeChat(session); } catch (e) { showAlert(`Cannot remove chat: ${errorText(e)}`); }

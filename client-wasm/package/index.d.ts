@@ -985,6 +985,13 @@ export class SIPApplication {
 export interface DesktopViewOptions {
   /** Only show the desktop: the canvas's mouse and key events are not sent. Defaults to `false`. */
   viewOnly?: boolean;
+  /**
+   * The password for a VNC server that asks for one (RFB's VNC Authentication: only its first
+   * 8 characters count). Without it such a server fails the stream with
+   * `DesktopSharingHandlerDidFail` and the reason "the VNC server asks for a password"; a
+   * wrong one with the server's reason (TigerVNC says "Authentication failure").
+   */
+  password?: string;
 }
 
 /** What `desktop(session)` tells about the remote desktop viewed. */

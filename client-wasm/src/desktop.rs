@@ -66,6 +66,8 @@ pub(crate) struct Desktop {
     viewers: VecMap<Key, Viewer>,
     /// Canvases by session.
     canvases: VecMap<u64, Canvas>,
+    /// VNC passwords by session (`options.password`), for servers that ask for one.
+    passwords: VecMap<u64, String>,
 }
 
 /// The viewer of a session's desktop-sharing stream.
@@ -147,6 +149,11 @@ fn feed(inner: &mut Inner, key: Key, bytes: &[u8]) {
     let Some(v) = inner.desktop.viewers.get_mut(&key) else {
         return;
     };
+    if !v.rfb.has_password() {
+        if let Some(p) = inner.desktop.passwords.get(&key.0) {
+            v.rfb.set_password(p);
+        }
+    }
     let r = v.rfb.handle_input(bytes);
     pump(inner, key);
     if let Err(e) = r {
@@ -395,8 +402,19 @@ fn attach(
     inner: &mut Inner,
     session: u64,
     canvas: Option<HtmlCanvasElement>,
-    view_only: bool,
+    options: &Option<js_sys::Object>,
 ) -> Result<(), JsError> {
+    let option = |name: &str| {
+        options
+            .as_ref()
+            .and_then(|o| js_sys::Reflect::get(o, &name.into()).ok())
+    };
+    if let Some(p) = option("password").and_then(|v| v.as_string()) {
+        inner.desktop.passwords.insert(session, p);
+    }
+    let view_only = option("viewOnly")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
     inner.desktop.canvases.remove(&session);
     let Some(el) = canvas else {
         return Ok(());
@@ -428,17 +446,9 @@ fn attach(
 pub(crate) fn on_notification(inner: &mut Inner, n: &Notification) {
     if let (Event::SIPSessionDidEnd { .. }, Sender::Session(session)) = (&n.event, &n.sender) {
         inner.desktop.canvases.remove(session);
+        inner.desktop.passwords.remove(session);
         inner.desktop.viewers.retain(|k, _| k.0 != *session);
     }
-}
-
-/// `options.viewOnly`.
-fn view_only(options: &Option<js_sys::Object>) -> bool {
-    options
-        .as_ref()
-        .and_then(|o| js_sys::Reflect::get(o, &"viewOnly".into()).ok())
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false)
 }
 
 #[wasm_bindgen]
@@ -447,7 +457,8 @@ impl SIPApplication {
     /// `target` a SIP URI starts a new session with a desktop-sharing stream; a session id
     /// proposes the stream to that established session (re-INVITE). Returns the session
     /// id. The desktop is drawn on `canvas` (sized to the remote framebuffer), whose mouse
-    /// and key events go to the remote desktop unless `options.viewOnly`.
+    /// and key events go to the remote desktop unless `options.viewOnly`;
+    /// `options.password` answers a VNC server that asks for one (VNC Authentication).
     #[wasm_bindgen(js_name = viewDesktop)]
     pub fn view_desktop(
         &self,
@@ -470,7 +481,7 @@ impl SIPApplication {
                 return;
             };
             result = match r {
-                Ok(id) => attach(inner, id, canvas, view_only(&options)).map(|()| id as f64),
+                Ok(id) => attach(inner, id, canvas, &options).map(|()| id as f64),
                 Err(e) => Err(JsError::new(&e.to_string())),
             };
         });
@@ -480,7 +491,7 @@ impl SIPApplication {
     /// Shows the desktop of `session` on `canvas` (replacing the canvas it had), for a
     /// desktop the peer shares in an incoming session (`accept`) or proposal
     /// (`acceptProposal`); `null` detaches it. Input goes to the remote desktop unless
-    /// `options.viewOnly`.
+    /// `options.viewOnly`; `options.password` answers VNC Authentication.
     #[wasm_bindgen(js_name = attachDesktop)]
     pub fn attach_desktop(
         &self,
@@ -490,7 +501,7 @@ impl SIPApplication {
     ) -> Result<(), JsError> {
         let mut result = Ok(());
         with_inner(&std::rc::Rc::downgrade(&self.inner), |inner, _| {
-            result = attach(inner, session as u64, canvas, view_only(&options));
+            result = attach(inner, session as u64, canvas, &options);
         });
         result
     }

@@ -1,16 +1,20 @@
 //! The RFB client (RFC 6143) on arbitrary server bytes cut at an arbitrary point: never a
 //! panic, bounded memory (a small framebuffer cap), and the same framebuffer, outputs and
-//! error whether the bytes come in one piece or two.
+//! error whether the bytes come in one piece or two. Half the runs have a VNC password, so
+//! that VNC Authentication's challenge and result are parsed too.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use sipsimple::rfb::{Client, Config, Output};
 
-fn run(pieces: &[&[u8]]) -> (Vec<Output>, Vec<u8>, Option<String>) {
+fn run(pieces: &[&[u8]], password: bool) -> (Vec<Output>, Vec<u8>, Option<String>) {
     let mut c = Client::new(Config {
         max_pixels: 256 * 256,
         ..Config::default()
     });
+    if password {
+        c.set_password("fuzz");
+    }
     let mut out = Vec::new();
     for piece in pieces {
         let _ = c.handle_input(piece);
@@ -32,9 +36,10 @@ fuzz_target!(|data: &[u8]| {
     let Some((&cut, rest)) = data.split_first() else {
         return;
     };
-    let cut = usize::from(cut) % (rest.len() + 1);
-    let (whole_out, whole_fb, whole_err) = run(&[rest]);
-    let (split_out, split_fb, split_err) = run(&[&rest[..cut], &rest[cut..]]);
+    let password = cut & 0x80 != 0;
+    let cut = usize::from(cut & 0x7f) % (rest.len() + 1);
+    let (whole_out, whole_fb, whole_err) = run(&[rest], password);
+    let (split_out, split_fb, split_err) = run(&[&rest[..cut], &rest[cut..]], password);
     assert_eq!(
         whole_fb, split_fb,
         "the picture must not depend on how the bytes arrive"

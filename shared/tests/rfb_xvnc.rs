@@ -2,12 +2,13 @@
 //! `Xvnc`, started by the test on loopback (RFB on 127.0.0.1, no X over TCP, security type
 //! None) with a known picture painted by a minimal X11 client written here (core protocol
 //! over the display's Unix socket). The framebuffer decoded from ZRLE (with CopyRect) must
-//! equal the one decoded from Raw, and both must show the picture.
+//! equal the one decoded from Raw, and both must show the picture. A second Xvnc asks for VNC
+//! Authentication: the right password connects, a wrong one and none are clear errors.
 
 #[path = "support/xvnc.rs"]
 mod xvnc;
 
-use sipsimple::rfb::{Client, Config, Event, Output, ENCODINGS, ENCODING_RAW};
+use sipsimple::rfb::{Client, Config, Error, Event, Output, ENCODINGS, ENCODING_RAW};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -78,18 +79,23 @@ fn paint(display: u32, windows: &[Window]) -> UnixStream {
 /// Views the desktop at `addr` asking for `encodings`; returns the framebuffer after the
 /// first (full) update and the client.
 fn view(addr: SocketAddr, encodings: &'static [i32]) -> Client {
-    let mut tcp = TcpStream::connect(addr).expect("RFB connects");
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let mut c = Client::new(Config {
+    let c = Client::new(Config {
         encodings,
         ..Config::default()
     });
+    connect(addr, c).expect("valid RFB")
+}
+
+/// Runs `c` against the server at `addr` until the first full update, or its error.
+fn connect(addr: SocketAddr, mut c: Client) -> Result<Client, Error> {
+    let mut tcp = TcpStream::connect(addr).expect("RFB connects");
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = tcp.read(&mut buf).expect("RFB bytes");
         assert!(n > 0, "the VNC server closed");
-        c.handle_input(&buf[..n]).expect("valid RFB");
+        c.handle_input(&buf[..n])?;
         let mut done = false;
         while let Some(o) = c.poll_output() {
             match o {
@@ -99,7 +105,7 @@ fn view(addr: SocketAddr, encodings: &'static [i32]) -> Client {
             }
         }
         if done {
-            return c;
+            return Ok(c);
         }
     }
 }
@@ -146,4 +152,27 @@ fn zrle_and_raw_decode_the_same_picture_from_xvnc() {
             .find(|&(x, y)| pixel(&raw, x, y) != pixel(&zrle, x, y));
         panic!("the ZRLE picture differs from the Raw one, first at {diff:?}");
     }
+}
+
+#[test]
+fn vnc_authentication_with_xvnc() {
+    let xvnc = xvnc::start_with_password(400..600, WIDTH, HEIGHT, "s3cret!");
+    let _x = paint(xvnc.display, &[(0, 0, WIDTH, HEIGHT, 0x3060a0)]);
+    let mut c = Client::default();
+    c.set_password("s3cret!");
+    let c = connect(xvnc.addr, c).expect("the right password connects");
+    assert_eq!((c.width(), c.height()), (WIDTH, HEIGHT));
+    assert_eq!(pixel(&c, 10, 10), 0x3060a0);
+
+    let mut wrong = Client::default();
+    wrong.set_password("s3cret?");
+    match connect(xvnc.addr, wrong) {
+        Err(Error::Refused(reason)) => assert!(!reason.is_empty()),
+        Err(e) => panic!("a wrong password: {e}"),
+        Ok(_) => panic!("a wrong password connected"),
+    }
+    assert_eq!(
+        connect(xvnc.addr, Client::default()).err(),
+        Some(Error::PasswordRequired)
+    );
 }

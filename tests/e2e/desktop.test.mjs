@@ -10,11 +10,14 @@
 //     press and turns its window yellow, and the canvas shows it;
 //  3. the native peer then shares its desktop in a new session; the page answers it and
 //     shows the desktop again.
+// A second Xvnc asks for VNC Authentication: the page's first view fails with a clear
+// reason and asks for the password; with it typed, View desktop shows the picture.
 // Screenshots go to target/screenshots/. Everything runs on loopback and is stopped here.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchBrowser, startGateway, freeTcpPort } from './lib.mjs';
@@ -25,7 +28,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
 const XVNC = '/usr/bin/Xvnc';
 const SHOTS = join(root, 'target', 'screenshots');
-const USERS = { bob: 'tweedle-dum-5', carol: 'red-queen-9' };
+const USERS = { bob: 'tweedle-dum-5', carol: 'red-queen-9', dave: 'cheshire-cat-2', erin: 'mock-turtle-7' };
+const VNC_PASSWORD = 'rabbit-hole';
 const WIDTH = 320;
 const HEIGHT = 240;
 
@@ -51,14 +55,34 @@ let msrpTcp;
 let xvnc;
 let xclient;
 
-/** Starts Xvnc on a free display: RFB on 127.0.0.1 only, no X over TCP, no authentication. */
-async function startXvnc() {
+/**
+ * Xvnc's password file for `password`: the first 8 bytes, zero-padded, encrypted by OpenSSL's
+ * DES under VNC's fixed obfuscation key (d3des's 17 52 6b 06 23 4e 58 07 with each byte's
+ * bits mirrored, as a standard DES wants them).
+ */
+function vncPasswordFile(password) {
+  const dir = mkdtempSync(join(tmpdir(), 'vncpasswd-'));
+  const plain = Buffer.alloc(8);
+  Buffer.from(password).copy(plain, 0, 0, 8);
+  const file = join(dir, 'passwd');
+  writeFileSync(file, execFileSync('openssl', ['enc', '-des-ecb', '-nopad', '-K', 'e84ad660c4721ae0',
+    '-provider', 'legacy', '-provider', 'default'], { input: plain }));
+  return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Starts Xvnc on a free display: RFB on 127.0.0.1 only, no X over TCP; no authentication,
+ * or VNC Authentication with `password`.
+ */
+async function startXvnc(password = null) {
   if (!existsSync(XVNC)) throw new Error(`${XVNC} is missing: cargo xtask setup installs tigervnc-standalone-server`);
+  const auth = password ? vncPasswordFile(password) : null;
+  const security = auth ? ['-SecurityTypes', 'VncAuth', '-PasswordFile', auth.file] : ['-SecurityTypes', 'None'];
   const display = [...Array(150).keys()].map((i) => 50 + i)
     .find((d) => !existsSync(`/tmp/.X${d}-lock`) && !existsSync(`/tmp/.X11-unix/X${d}`));
   const port = await freeTcpPort();
   const child = spawn(XVNC, [`:${display}`, '-rfbport', String(port), '-localhost', '-interface', '127.0.0.1',
-    '-nolisten', 'tcp', '-SecurityTypes', 'None', '-geometry', `${WIDTH}x${HEIGHT}`, '-depth', '24',
+    '-nolisten', 'tcp', ...security, '-geometry', `${WIDTH}x${HEIGHT}`, '-depth', '24',
     '-AlwaysShared'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
@@ -67,6 +91,7 @@ async function startXvnc() {
   }).then(() => {
     rmSync(`/tmp/.X${display}-lock`, { force: true });
     rmSync(`/tmp/.X11-unix/X${display}`, { force: true });
+    auth?.remove();
   });
   for (let i = 0; i < 150; i++) {
     if (child.exitCode !== null) throw new Error(`Xvnc :${display} exited: ${stderr}`);
@@ -95,9 +120,9 @@ after(async () => {
   if (process.env.E2E_DEBUG) console.log(gateway?.logs().slice(-20000));
 });
 
-/** Starts the native peer (shared/examples/msrp_peer.rs) as `user`. */
-function startPeer(user) {
-  return startMsrpPeer({ gateway, user, password: USERS[user], relay: `127.0.0.1:${msrpTcp}`, extra: ['--vnc', `127.0.0.1:${xvnc.port}`] });
+/** Starts the native peer (shared/examples/msrp_peer.rs) as `user`, sharing `vnc`. */
+function startPeer(user, vnc = xvnc) {
+  return startMsrpPeer({ gateway, user, password: USERS[user], relay: `127.0.0.1:${msrpTcp}`, extra: ['--vnc', `127.0.0.1:${vnc.port}`] });
 }
 
 async function openPage(user) {
@@ -114,6 +139,19 @@ async function openPage(user) {
   await page.waitForSelector('#reg-state[data-state="registered"]', { timeout: 15000 });
   await page.waitForSelector('#files[data-relay="connected"]', { timeout: 15000 });
   return { page, context, errors };
+}
+
+/** The native `peer` starts a chat session with `user`, whose `page` answers it: its id. */
+async function chatSession(peer, page, user) {
+  await peer.waitFor(/^registered$/);
+  await peer.waitFor(/^relay /);
+  peer.send(`chat ${user}@${gateway.domain}`);
+  const [, sid] = await peer.waitFor(/^session (\d+)$/);
+  await page.waitForSelector('#incoming:not([hidden])', { timeout: 15000 });
+  await page.click('#answer');
+  await page.waitForSelector('#call-state[data-state="established"]', { timeout: 15000 });
+  await peer.waitFor(new RegExp(`^started ${sid}$`));
+  return sid;
 }
 
 const hex = (rgb) => `#${rgb.toString(16).padStart(6, '0')}`;
@@ -162,15 +200,8 @@ test('the page views the native peer\'s VNC desktop on a canvas; a click changes
   const carol = startPeer('carol');
   const bob = await openPage('bob');
   try {
-    await carol.waitFor(/^registered$/);
-    await carol.waitFor(/^relay /);
     // A chat session, carol → bob.
-    carol.send(`chat bob@${gateway.domain}`);
-    const [, sid] = await carol.waitFor(/^session (\d+)$/);
-    await bob.page.waitForSelector('#incoming:not([hidden])', { timeout: 15000 });
-    await bob.page.click('#answer');
-    await bob.page.waitForSelector('#call-state[data-state="established"]', { timeout: 15000 });
-    await carol.waitFor(new RegExp(`^started ${sid}$`));
+    const sid = await chatSession(carol, bob.page, 'bob');
 
     // 1. "View desktop": a desktop-sharing stream proposed, the native peer shares Xvnc.
     assert.equal(await bob.page.getAttribute('#view-desktop', 'aria-pressed'), 'false');
@@ -238,5 +269,41 @@ test('the page views the native peer\'s VNC desktop on a canvas; a click changes
   } finally {
     await carol.stop();
     await bob.context.close();
+  }
+});
+
+test('a VNC server that asks for a password: a clear failure, then the password typed in the page', { timeout: 60000 }, async () => {
+  const locked = await startXvnc(VNC_PASSWORD);
+  const painter = await paint(locked.display, WINDOWS);
+  const erin = startPeer('erin', locked);
+  const dave = await openPage('dave');
+  try {
+    const sid = await chatSession(erin, dave.page, 'dave');
+    assert.equal(await dave.page.isVisible('#desktop-auth'), false);
+
+    // No password: the RFB handshake stops at VNC Authentication and says why.
+    await dave.page.click('#view-desktop');
+    await dave.page.waitForSelector('#desktop[data-state="failed"]', { timeout: 15000 });
+    assert.match(await dave.page.textContent('#desktop-status'), /asks for a password/);
+    await dave.page.waitForSelector('#desktop-auth:not([hidden])', { timeout: 5000 });
+    assert.equal(await dave.page.evaluate(() => document.activeElement?.id), 'desktop-password');
+    // The failed stream is gone; the chat goes on.
+    await dave.page.waitForFunction(() => !window.softphone.app.streams(window.softphone.session).includes('desktop-sharing'),
+      null, { timeout: 10000 });
+    await dave.page.screenshot({ path: join(SHOTS, 'desktop-password.png'), fullPage: true });
+
+    // The password typed, Enter in its field views the desktop again: the picture.
+    await dave.page.fill('#desktop-password', VNC_PASSWORD);
+    await dave.page.press('#desktop-password', 'Enter');
+    await waitForPicture(dave.page, expected(), 'with the VNC password');
+    assert.equal(await dave.page.getAttribute('#desktop', 'data-state'), 'viewing');
+    erin.send(`end ${sid}`);
+    await dave.page.waitForSelector('#call-state[data-state="ended"]', { timeout: 15000 });
+    assert.deepEqual(dave.errors, []);
+  } finally {
+    await erin.stop();
+    await dave.context.close();
+    await painter.close();
+    await locked.stop();
   }
 });

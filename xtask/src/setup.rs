@@ -48,6 +48,8 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     // Xvnc, the real VNC server behind the desktop-sharing suites (native_desktop, rfb_xvnc,
     // e2e desktop.test.mjs, whose X client is tests/tools/x11-paint.mjs: no X library needed)
     ("tigervnc-standalone-server", "/usr/bin/Xvnc"),
+    // OpenSSL's DES writes Xvnc's password file for the VNC Authentication test (rfb_xvnc)
+    ("openssl", "openssl"),
     // python-zeroconf, the mDNS/DNS-SD peer of the Bonjour suite (tests/tools/zeroconf_peer.py)
     (
         "python3-zeroconf",

@@ -7,7 +7,10 @@
 //! ([`Output::Event`]: connected, a rectangle of the framebuffer changed, bell, cut text).
 //!
 //! - Handshake (§7.1): ProtocolVersion 3.8 (3.7 and 3.3 servers are answered in their own
-//!   version), security type None (§7.2.1); a server offering only others is an error.
+//!   version), security type None (§7.2.1), or VNC Authentication (§7.2.2: the server's
+//!   16-byte challenge encrypted with DES under the password) when the server asks for it
+//!   and a password was given ([`Client::set_password`]); without one that is
+//!   [`Error::PasswordRequired`].
 //! - Initialisation (§7.3): ClientInit (shared), ServerInit; then SetPixelFormat (§7.5.1)
 //!   to 32-bit true colour with red in the first byte, green in the second and blue in the
 //!   third, so the framebuffer is RGBA as a canvas's `ImageData` wants it (the fourth byte,
@@ -85,8 +88,11 @@ impl Default for Config {
 pub enum Error {
     /// The server's ProtocolVersion is not an RFB 3.x one.
     Version(String),
-    /// The server offers no security type we support (None): the types it offered.
+    /// The server offers no security type we support (None, VNC Authentication): the
+    /// types it offered.
     NoSecurity(Vec<u8>),
+    /// The server asks for VNC Authentication and no password was given.
+    PasswordRequired,
     /// The server refused the connection or the security handshake: its reason.
     Refused(String),
     /// The framebuffer would be larger than [`Config::max_pixels`].
@@ -113,6 +119,7 @@ impl fmt::Display for Error {
         match self {
             Error::Version(v) => write!(f, "not an RFB 3.x server (version {v:?})"),
             Error::NoSecurity(t) => write!(f, "no supported security type (offered {t:?})"),
+            Error::PasswordRequired => f.write_str("the VNC server asks for a password"),
             Error::Refused(r) => write!(f, "the VNC server refused: {r}"),
             Error::TooLarge { width, height } => {
                 write!(f, "the framebuffer {width}x{height} is too large")
@@ -190,6 +197,8 @@ enum State {
     SecurityType,
     /// 3.7 and 3.8: the list of security types.
     SecurityTypes,
+    /// VNC Authentication: the server's 16-byte challenge.
+    VncChallenge,
     SecurityResult,
     ServerInit,
     /// Between server messages.
@@ -215,6 +224,8 @@ pub struct Client {
     zrle: Zrle,
     name: String,
     error: Option<Error>,
+    /// The password for VNC Authentication.
+    password: Option<String>,
 }
 
 impl fmt::Debug for Client {
@@ -266,7 +277,19 @@ impl Client {
             zrle: Zrle::default(),
             name: String::new(),
             error: None,
+            password: None,
         }
+    }
+
+    /// The password to answer VNC Authentication with (only its first 8 bytes count, as
+    /// in every VNC implementation); set it before the server's security types arrive.
+    pub fn set_password(&mut self, password: &str) {
+        self.password = Some(password.to_string());
+    }
+
+    /// Whether a password was set.
+    pub fn has_password(&self) -> bool {
+        self.password.is_some()
     }
 
     /// The handshake is done and no error happened.
@@ -418,6 +441,7 @@ impl Client {
             State::Version => self.version(),
             State::SecurityType => self.security_type(),
             State::SecurityTypes => self.security_types(),
+            State::VncChallenge => self.vnc_challenge(),
             State::SecurityResult => self.security_result(),
             State::ServerInit => self.server_init(),
             State::Normal => self.message(),
@@ -507,6 +531,12 @@ impl Client {
                 self.client_init();
                 Ok(true)
             }
+            2 if self.password.is_some() => {
+                self.pos += 4;
+                self.state = State::VncChallenge;
+                Ok(true)
+            }
+            2 => Err(Error::PasswordRequired),
             other => Err(Error::NoSecurity(vec![other.min(255) as u8])),
         }
     }
@@ -525,8 +555,19 @@ impl Client {
             return Ok(false);
         };
         let types = types.get(1..).unwrap_or_default().to_vec();
+        // None when offered (the SIP session already admitted the peer), else VNC
+        // Authentication when we have a password.
         if !types.contains(&1) {
-            return Err(Error::NoSecurity(types));
+            if !types.contains(&2) {
+                return Err(Error::NoSecurity(types));
+            }
+            if self.password.is_none() {
+                return Err(Error::PasswordRequired);
+            }
+            self.pos += 1 + usize::from(n);
+            self.transmit(vec![2]);
+            self.state = State::VncChallenge;
+            return Ok(true);
         }
         self.pos += 1 + usize::from(n);
         self.transmit(vec![1]);
@@ -539,6 +580,19 @@ impl Client {
         Ok(true)
     }
 
+    fn vnc_challenge(&mut self) -> Result<bool, Error> {
+        let Some(challenge) = self.peek(16) else {
+            return Ok(false);
+        };
+        let mut response = [0u8; 16];
+        response.copy_from_slice(challenge);
+        self.pos += 16;
+        vnc_auth_response(self.password.as_deref().unwrap_or_default(), &mut response);
+        self.transmit(response.to_vec());
+        self.state = State::SecurityResult;
+        Ok(true)
+    }
+
     fn security_result(&mut self) -> Result<bool, Error> {
         let Some(b) = self.peek(4) else {
             return Ok(false);
@@ -547,6 +601,10 @@ impl Client {
             self.pos += 4;
             self.client_init();
             return Ok(true);
+        }
+        if self.version != Version::V3_8 {
+            // Before 3.8 a failed SecurityResult carries no reason (§7.1.3).
+            return Err(Error::Refused("the password was not accepted".into()));
         }
         match self.reason_at(4)? {
             Some((reason, _)) => Err(Error::Refused(reason)),
@@ -760,5 +818,20 @@ impl Client {
         } else {
             self.state = State::Rects(left);
         }
+    }
+}
+
+/// Answers a VNC Authentication challenge in place (RFC 6143 §7.2.2): DES in ECB mode over
+/// the two 8-byte halves, keyed with the password's first 8 bytes (zero-padded), each byte
+/// with its bits mirrored (the bit order of the DES code VNC was first written with).
+pub fn vnc_auth_response(password: &str, challenge: &mut [u8; 16]) {
+    use des::cipher::{BlockEncrypt, KeyInit};
+    let mut key = [0u8; 8];
+    for (k, b) in key.iter_mut().zip(password.bytes()) {
+        *k = b.reverse_bits();
+    }
+    let cipher = des::Des::new(&key.into());
+    for half in challenge.chunks_exact_mut(8) {
+        cipher.encrypt_block(half.into());
     }
 }

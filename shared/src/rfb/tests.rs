@@ -126,8 +126,8 @@ fn handshake_failures_are_errors() {
     assert!(matches!(c.handle_input(b"x"), Err(Error::Version(_))));
     let mut c = Client::default();
     assert_eq!(
-        c.handle_input(b"RFB 003.008\n\x01\x02"),
-        Err(Error::NoSecurity(vec![2]))
+        c.handle_input(b"RFB 003.008\n\x01\x10"),
+        Err(Error::NoSecurity(vec![16]))
     );
     let mut c = Client::default();
     let mut b = b"RFB 003.008\n\x00\0\0\0\x04busy".to_vec();
@@ -445,4 +445,98 @@ fn empty_rectangles() {
     c.handle_input(&update(&rects)).expect("empty rectangles");
     let (_, ev) = drain(&mut c);
     assert_eq!(ev, vec![Event::UpdateDone], "nothing drawn");
+}
+
+/// VNC Authentication's answer for a known challenge, checked against OpenSSL's DES
+/// (`openssl enc -des-ecb -K cea6c64ea62e0000 -nopad` over bytes 0..16: the key is
+/// "secret" zero-padded with each byte's bits mirrored).
+#[test]
+fn vnc_auth_response_matches_des_with_mirrored_key_bits() {
+    let mut challenge: [u8; 16] = std::array::from_fn(|i| i as u8);
+    vnc_auth_response("secret", &mut challenge);
+    let expected = [
+        0xee, 0x22, 0x53, 0x9f, 0x33, 0xa5, 0x98, 0x3e, 0xc1, 0x2f, 0x9c, 0x2e, 0xdb, 0xc9, 0x95,
+        0xdd,
+    ];
+    assert_eq!(challenge, expected);
+    // Only the first 8 bytes of a password count.
+    let mut long: [u8; 16] = std::array::from_fn(|i| i as u8);
+    let mut cut = long;
+    vnc_auth_response("abcdefgh-and-more", &mut long);
+    vnc_auth_response("abcdefgh", &mut cut);
+    assert_eq!(long, cut);
+}
+
+#[test]
+fn vnc_authentication_in_3_8_and_3_3() {
+    // 3.8: only VNC Authentication (2) offered; with a password the client picks it.
+    let mut c = Client::default();
+    c.set_password("secret");
+    c.handle_input(b"RFB 003.008\n\x01\x02").expect("types");
+    let (tx, _) = drain(&mut c);
+    assert_eq!(tx, vec![b"RFB 003.008\n".to_vec(), vec![2]]);
+    let challenge: Vec<u8> = (0u8..16).collect();
+    c.handle_input(&challenge).expect("challenge");
+    let (tx, _) = drain(&mut c);
+    let mut expected: [u8; 16] = std::array::from_fn(|i| i as u8);
+    vnc_auth_response("secret", &mut expected);
+    assert_eq!(tx, vec![expected.to_vec()]);
+    c.handle_input(&[0, 0, 0, 0]).expect("result");
+    c.handle_input(&server_init(4, 2, "desk")).expect("init");
+    assert!(c.is_connected());
+
+    // None is preferred when offered beside it.
+    let mut c = Client::default();
+    c.set_password("secret");
+    c.handle_input(b"RFB 003.008\n\x02\x02\x01").expect("types");
+    let (tx, _) = drain(&mut c);
+    assert_eq!(tx.get(1), Some(&vec![1]));
+
+    // 3.3: the server picks type 2 itself.
+    let mut c = Client::default();
+    c.set_password("pw");
+    c.handle_input(b"RFB 003.003\n\0\0\0\x02").expect("type");
+    c.handle_input(&[7u8; 16]).expect("challenge");
+    let (tx, _) = drain(&mut c);
+    assert_eq!(tx.len(), 2);
+    assert_eq!(tx[1].len(), 16);
+    // A failed SecurityResult before 3.8 has no reason: an error at once, not a wait.
+    assert_eq!(
+        c.handle_input(&[0, 0, 0, 1]),
+        Err(Error::Refused("the password was not accepted".into()))
+    );
+}
+
+#[test]
+fn vnc_authentication_failures() {
+    // No password: a clear error, whether the server lists types (3.8) or picks one (3.3).
+    let mut c = Client::default();
+    assert_eq!(
+        c.handle_input(b"RFB 003.008\n\x01\x02"),
+        Err(Error::PasswordRequired)
+    );
+    let mut c = Client::default();
+    assert_eq!(
+        c.handle_input(b"RFB 003.003\n\0\0\0\x02"),
+        Err(Error::PasswordRequired)
+    );
+    // A wrong password in 3.8: the server's reason.
+    let mut c = Client::default();
+    c.set_password("wrong");
+    c.handle_input(b"RFB 003.008\n\x01\x02").expect("types");
+    c.handle_input(&[0u8; 16]).expect("challenge");
+    let mut result = vec![0, 0, 0, 1];
+    result.extend(22u32.to_be_bytes());
+    result.extend(b"Authentication failure");
+    assert_eq!(
+        c.handle_input(&result),
+        Err(Error::Refused("Authentication failure".into()))
+    );
+    // Types we support neither of.
+    let mut c = Client::default();
+    c.set_password("pw");
+    assert_eq!(
+        c.handle_input(b"RFB 003.008\n\x01\x13"),
+        Err(Error::NoSecurity(vec![19]))
+    );
 }

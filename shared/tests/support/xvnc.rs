@@ -1,5 +1,5 @@
 //! TigerVNC's `Xvnc` as a child process of a test: RFB on a free 127.0.0.1 port, no X over
-//! TCP, security type None, a `width`×`height`×24 framebuffer on a free display of its own
+//! TCP, security type None (or VNC Authentication), a `width`×`height`×24 framebuffer on a free display of its own
 //! range (so that suites running at once do not race for one); stopped on drop.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -14,6 +14,8 @@ pub struct Xvnc {
     pub display: u32,
     /// Where it speaks RFB.
     pub addr: SocketAddr,
+    /// Its password file, removed with it.
+    password_file: Option<std::path::PathBuf>,
 }
 
 impl Drop for Xvnc {
@@ -22,12 +24,68 @@ impl Drop for Xvnc {
         let _ = self.child.wait();
         let _ = std::fs::remove_file(format!("/tmp/.X{}-lock", self.display));
         let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{}", self.display));
+        if let Some(f) = &self.password_file {
+            let _ = std::fs::remove_file(f);
+        }
     }
 }
 
 /// Starts `Xvnc` on the first free display in `displays`; returns once its X socket exists
 /// and it accepts RFB connections.
 pub fn start(displays: std::ops::Range<u32>, width: u16, height: u16) -> Xvnc {
+    start_with(displays, width, height, &["-SecurityTypes", "None"])
+}
+
+/// Starts `Xvnc` as [`start`] does, asking for VNC Authentication with `password`: its
+/// password file (`-PasswordFile`) is the password zero-padded to 8 bytes and encrypted by
+/// OpenSSL's DES under VNC's fixed obfuscation key (d3des's 17 52 6b 06 23 4e 58 07, each
+/// byte's bits mirrored for a standard DES), so the test does not trust our own DES.
+pub fn start_with_password(
+    displays: std::ops::Range<u32>,
+    width: u16,
+    height: u16,
+    password: &str,
+) -> Xvnc {
+    use std::io::Write;
+    let mut padded = password.as_bytes().to_vec();
+    padded.resize(8, 0);
+    let mut openssl = Command::new("openssl")
+        .args(["enc", "-des-ecb", "-nopad", "-K", "e84ad660c4721ae0"])
+        .args(["-provider", "legacy", "-provider", "default"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl runs (`cargo xtask setup` installs it)");
+    openssl
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&padded)
+        .expect("openssl's stdin");
+    let out = openssl.wait_with_output().expect("openssl");
+    assert!(
+        out.status.success() && out.stdout.len() == 8,
+        "openssl DES: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = std::env::temp_dir().join(format!(
+        "sipsimple-vncpasswd-{}-{password}",
+        std::process::id()
+    ));
+    std::fs::write(&file, &out.stdout).expect("the password file");
+    let path = file.to_string_lossy().into_owned();
+    let mut x = start_with(
+        displays,
+        width,
+        height,
+        &["-SecurityTypes", "VncAuth", "-PasswordFile", &path],
+    );
+    x.password_file = Some(file);
+    x
+}
+
+fn start_with(displays: std::ops::Range<u32>, width: u16, height: u16, security: &[&str]) -> Xvnc {
     let bin = ["/usr/bin/Xvnc", "/usr/local/bin/Xvnc"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -51,7 +109,8 @@ pub fn start(displays: std::ops::Range<u32>, width: u16, height: u16) -> Xvnc {
         .arg(format!(":{display}"))
         .args(["-rfbport", &addr.port().to_string()])
         .args(["-localhost", "-interface", "127.0.0.1", "-nolisten", "tcp"])
-        .args(["-SecurityTypes", "None", "-AlwaysShared"])
+        .args(security)
+        .arg("-AlwaysShared")
         .args(["-geometry", &format!("{width}x{height}"), "-depth", "24"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -62,6 +121,7 @@ pub fn start(displays: std::ops::Range<u32>, width: u16, height: u16) -> Xvnc {
         child,
         display,
         addr,
+        password_file: None,
     };
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
