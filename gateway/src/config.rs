@@ -135,6 +135,9 @@ pub struct Security {
     pub max_message_size: usize,
     /// Origins allowed to open the SIP WebSocket besides the page's own (`*`: any).
     pub allowed_origins: Vec<String>,
+    /// Front proxies (a Kamailio in front of a cluster) whose `X-Sipsimple-Source` header
+    /// names the client a request came from: rate limits and lockouts key on that client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The help text on the configuration file and the environment.
@@ -160,6 +163,10 @@ command-line flags override both. Keys, defaults and environment variables:
   max_message_size = 65536 bytes, every transport (1024..=16777216) SIPSIMPLE_SECURITY_MAX_MESSAGE_SIZE
   allowed_origins = []     WebSocket Origins besides the page's own and localhost; \"*\" = any
                                                                     SIPSIMPLE_SECURITY_ALLOWED_ORIGINS
+  trusted_proxies = []     IP addresses of front proxies (Kamailio) whose header
+                           X-Sipsimple-Source: <client IP> the rate limit and the
+                           lockout key on instead of the proxy's own address
+                                                                    SIPSIMPLE_SECURITY_TRUSTED_PROXIES
   [database]
   url = \"\"                 \"postgres://user:pass@host/db\" for PostgreSQL; empty =
                            gateway.db (SQLite) in data_dir      SIPSIMPLE_DATABASE_URL
@@ -358,6 +365,8 @@ pub struct SecuritySettings {
     pub max_message_size: Option<u64>,
     /// `security.allowed_origins`.
     pub allowed_origins: Option<Vec<String>>,
+    /// `security.trusted_proxies`.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// The `[log]` table.
@@ -423,12 +432,16 @@ impl Settings {
         sec.lockout_window = num64("security.lockout_window")?;
         sec.lockout_duration = num64("security.lockout_duration")?;
         sec.max_message_size = num64("security.max_message_size")?;
-        sec.allowed_origins = val("security.allowed_origins").map(|v| {
-            v.split(',')
-                .map(|o| o.trim().to_string())
-                .filter(|o| !o.is_empty())
-                .collect()
-        });
+        let list = |k: &str| {
+            val(k).map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+        };
+        sec.allowed_origins = list("security.allowed_origins");
+        sec.trusted_proxies = list("security.trusted_proxies");
         s.log.sip = val("log.sip")
             .map(|v| parse_bool("log.sip", &v))
             .transpose()?;
@@ -483,6 +496,7 @@ impl Settings {
                 lockout_duration: b.lockout_duration.or(a.lockout_duration),
                 max_message_size: b.max_message_size.or(a.max_message_size),
                 allowed_origins: b.allowed_origins.or(a.allowed_origins),
+                trusted_proxies: b.trusted_proxies.or(a.trusted_proxies),
             },
             log: LogSettings {
                 sip: over.log.sip.or(self.log.sip),
@@ -611,6 +625,19 @@ impl Settings {
                 ));
             }
         }
+        let trusted_proxies = sec
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .map(|p| {
+                p.parse::<std::net::IpAddr>().map_err(|_| {
+                    key_error(
+                        "security.trusted_proxies",
+                        format!("{p:?} is not an IP address"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let sip_tcp = optional("sip_tcp", &self.sip_tcp, "127.0.0.1:5060")?;
         if cluster
             .as_ref()
@@ -639,6 +666,7 @@ impl Settings {
                 lockout,
                 max_message_size: usize::try_from(max).unwrap_or(usize::MAX),
                 allowed_origins,
+                trusted_proxies,
             },
             log_sip: self.log.sip.unwrap_or(false),
             media,
@@ -956,7 +984,7 @@ mod tests {
 
     /// Every key, its environment variable is `SIPSIMPLE_` + the key upper-cased with `_` for
     /// `.`; the defaults and meanings are listed in `--help`.
-    const KEYS: [&str; 28] = [
+    const KEYS: [&str; 29] = [
         "data_dir",
         "domain",
         "http",
@@ -973,6 +1001,7 @@ mod tests {
         "security.lockout_duration",
         "security.max_message_size",
         "security.allowed_origins",
+        "security.trusted_proxies",
         "log.sip",
         "database.url",
         "upstream.proxy",
@@ -986,6 +1015,32 @@ mod tests {
         "edge.registrar",
         "edge.registrars",
     ];
+
+    /// The deployment example resolves as it is, and its trusted proxy is read; a bad one is
+    /// named.
+    #[test]
+    fn the_cluster_node_example_resolves_and_trusted_proxies_are_addresses() {
+        let text = include_str!("../../deploy/gateway-node.example.toml");
+        let c = Settings::from_toml(text)
+            .expect("the example parses")
+            .resolve()
+            .expect("the example resolves");
+        assert_eq!(
+            c.security.trusted_proxies,
+            vec![std::net::IpAddr::from([10, 0, 0, 10])]
+        );
+        let env = Settings::from_env(|k| {
+            (k == "SIPSIMPLE_SECURITY_TRUSTED_PROXIES").then(|| "127.0.0.1, ::1".into())
+        })
+        .expect("valid");
+        let c = env.resolve().expect("valid");
+        assert_eq!(c.security.trusted_proxies.len(), 2);
+        let bad = Settings::from_toml("[security]\ntrusted_proxies = [\"kamailio.local\"]\n")
+            .expect("parses")
+            .resolve();
+        let err = bad.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("security.trusted_proxies"), "{err}");
+    }
 
     #[test]
     fn off_or_address() {
@@ -1056,7 +1111,7 @@ mod tests {
             addr.to_string().starts_with("config error: sip_tcp: "),
             "{addr}"
         );
-        assert_eq!(KEYS.len(), 28);
+        assert_eq!(KEYS.len(), 29);
         for k in KEYS {
             assert!(HELP.contains(&env_name(k)), "{k} is documented");
         }

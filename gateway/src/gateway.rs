@@ -7,7 +7,7 @@
 //! sending.
 
 use crate::config::Config;
-use crate::guard::{source_key, RateLimiter};
+use crate::guard::{client_key, is_trusted, source_key, RateLimiter};
 use crate::metrics::{Drop, Metrics};
 use crate::proxy::cluster::NodeBinding;
 use crate::proxy::{Core, Input, Output, Stats, StoreOp, UserAnswer};
@@ -130,13 +130,14 @@ impl Gateway {
     }
 
     /// Handles one datagram, stream message or WebSocket frame from `source`: the source's
-    /// request rate, the full trace when asked for, and a 400 for a request that does not
-    /// parse but can still be answered.
+    /// request rate (the client's a trusted front proxy names, once parsed), the full trace
+    /// when asked for, and a 400 for a request that does not parse but can still be answered.
     pub fn on_bytes(self: &Arc<Self>, source: Dest, bytes: &[u8]) {
         let is_response = bytes.starts_with(b"SIP/2.0 ");
-        let limited = self.cfg.security.rate.per_second != 0;
-        if limited && !is_response && !lock(&self.limiter).allow(self.now(), &source_key(&source)) {
-            self.metrics.dropped(Drop::RateLimited);
+        let limited = self.cfg.security.rate.per_second != 0 && !is_response;
+        let trusted = &self.cfg.security.trusted_proxies;
+        let behind_proxy = limited && is_trusted(&source, trusted);
+        if limited && !behind_proxy && !self.allow(&source_key(&source)) {
             debug!(%source, "request rate exceeded; dropped");
             return;
         }
@@ -146,6 +147,10 @@ impl Gateway {
         }
         match Message::parse(bytes) {
             Ok(msg) => {
+                if behind_proxy && !self.allow(&client_key(&source, &msg, trusted)) {
+                    debug!(%source, "request rate of the client behind the proxy exceeded; dropped");
+                    return;
+                }
                 self.metrics.received(msg.method(), bytes);
                 self.input(Input::Received { source, msg })
             }
@@ -160,6 +165,15 @@ impl Gateway {
                 }
             }
         }
+    }
+
+    /// Takes a token from `key`'s bucket; counts the drop when there is none.
+    fn allow(&self, key: &str) -> bool {
+        let ok = lock(&self.limiter).allow(self.now(), key);
+        if !ok {
+            self.metrics.dropped(Drop::RateLimited);
+        }
+        ok
     }
 
     /// Feeds the core and carries out what it asks.

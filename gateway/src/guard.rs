@@ -1,13 +1,16 @@
 //! Per-source protections of the edge: a token bucket per source address for requests, and
 //! the lockout of a source after too many wrong digest answers (RFC 3261 §26.1.5, denial of
-//! service; RFC 7616 §5 on guessing attacks).
+//! service; RFC 7616 §5 on guessing attacks). Behind a trusted front proxy the source is the
+//! client it names ([`client_key`]).
 //!
 //! Pure logic over the caller's clock ([`Time`]); each table is bounded so that a flood of
 //! spoofed sources cannot grow memory without limit.
 
+use sipsimple::sip::Message;
 use sipsimple::transaction::Dest;
 use sipsimple::Time;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// Sources remembered at most by each table; past that the stalest entries go.
@@ -19,6 +22,35 @@ pub fn source_key(d: &Dest) -> String {
         (true, Some(f)) => format!("flow:{f}"),
         _ => d.host.to_ascii_lowercase(),
     }
+}
+
+/// The header in which a trusted front proxy names the client a request came from (the
+/// reference Kamailio config sets it to `$si`, replacing any the client sent).
+pub const SOURCE_HEADER: &str = "X-Sipsimple-Source";
+
+/// Whether `source` is one of the `trusted` front proxies.
+pub fn is_trusted(source: &Dest, trusted: &[IpAddr]) -> bool {
+    !trusted.is_empty()
+        && source
+            .host
+            .trim_matches(['[', ']'])
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| trusted.contains(&ip))
+}
+
+/// The key rate limits and lockouts count `msg` under: the client a trusted front proxy
+/// names in [`SOURCE_HEADER`], else (another sender, or no valid header) [`source_key`].
+/// From anyone else the header is ignored, so a client cannot pick its own key.
+pub fn client_key(source: &Dest, msg: &Message, trusted: &[IpAddr]) -> String {
+    if is_trusted(source, trusted) {
+        let named = msg
+            .header(SOURCE_HEADER)
+            .and_then(|v| v.trim().trim_matches(['[', ']']).parse::<IpAddr>().ok());
+        if let Some(client) = named {
+            return client.to_string();
+        }
+    }
+    source_key(source)
 }
 
 /// Drops the entries `keep` refuses, then the stalest ones, until there is room for one more.
@@ -207,6 +239,41 @@ impl Lockout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sipsimple::transaction::TransportKind;
+
+    fn request(extra: &str) -> Message {
+        Message::parse(
+            format!(
+                "REGISTER sip:d SIP/2.0\r\nVia: SIP/2.0/UDP p;branch=z9hG4bK1\r\nFrom: <sip:a@d>;tag=1\r\n\
+                 To: <sip:a@d>\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\n{extra}Content-Length: 0\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .expect("parses")
+    }
+
+    #[test]
+    fn a_trusted_proxy_names_the_client_and_nobody_else_can() {
+        let trusted: Vec<IpAddr> = ["10.0.0.1", "::1"]
+            .iter()
+            .map(|a| a.parse().expect("an address"))
+            .collect();
+        let proxy = Dest::new(TransportKind::Udp, "10.0.0.1", 5060);
+        let other = Dest::new(TransportKind::Udp, "10.0.0.2", 5060);
+        let named = request("X-Sipsimple-Source: 192.0.2.7\r\n");
+        assert_eq!(client_key(&proxy, &named, &trusted), "192.0.2.7");
+        // Anyone else: the header is ignored.
+        assert_eq!(client_key(&other, &named, &trusted), "10.0.0.2");
+        assert_eq!(client_key(&proxy, &named, &[]), "10.0.0.1");
+        // The proxy without a header, or with one that is no address: the proxy itself.
+        assert_eq!(client_key(&proxy, &request(""), &trusted), "10.0.0.1");
+        let junk = request("X-Sipsimple-Source: 192.0.2.7, 192.0.2.8\r\n");
+        assert_eq!(client_key(&proxy, &junk, &trusted), "10.0.0.1");
+        // IPv6 both ways (a bracketed client too).
+        let v6 = Dest::new(TransportKind::Tcp, "::1", 5060);
+        let named6 = request("X-Sipsimple-Source: [2001:db8::5]\r\n");
+        assert_eq!(client_key(&v6, &named6, &trusted), "2001:db8::5");
+    }
 
     fn at(ms: u64) -> Time {
         Time::from_millis(ms)

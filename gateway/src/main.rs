@@ -181,6 +181,8 @@ impl ServeArgs {
                 lockout_duration: sub.lockout_duration.or(self.lockout_duration),
                 max_message_size: sub.max_message_size.or(self.max_message_size),
                 allowed_origins: (!origins.is_empty()).then_some(origins),
+                // The file or SIPSIMPLE_SECURITY_TRUSTED_PROXIES: a deployment setting.
+                trusted_proxies: None,
             },
             log: config::LogSettings {
                 sip: (sub.log_sip || self.log_sip).then_some(true),

@@ -200,6 +200,7 @@ pub async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
     getrandom::fill(&mut seed)?;
     let mut core = Core::new(local, u64::from_le_bytes(seed));
     core.set_lockout_policy(cfg.security.lockout);
+    core.set_trusted_proxies(cfg.security.trusted_proxies.clone());
     core.set_cluster(
         cfg.cluster
             .as_ref()

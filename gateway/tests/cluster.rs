@@ -228,8 +228,9 @@ fn start_node(pg: &Postgres, id: &str, port: u16, peers: &[u16]) -> Node {
         .env("SIPSIMPLE_CLUSTER_ADDRESS", &udp)
         .env("SIPSIMPLE_CLUSTER_SECRET", SECRET)
         .env("SIPSIMPLE_CLUSTER_PEERS", peers)
-        // Every request of the front proxy's users comes from its one address.
-        .env("SIPSIMPLE_SECURITY_RATE_LIMIT", "0")
+        // Every request of the front proxy's users comes from its one address: the rate limit
+        // and the lockout count the client Kamailio names in X-Sipsimple-Source instead.
+        .env("SIPSIMPLE_SECURITY_TRUSTED_PROXIES", "127.0.0.1")
         .env("SIPSIMPLE_MEDIA_ENABLED", "false")
         .env("SIPSIMPLE_MSRP_TCP", "off")
         .env("SIPSIMPLE_MSRP_TLS", "off")
@@ -291,35 +292,63 @@ fn start_kamailio(gateways: &[u16]) -> Kamailio {
     Kamailio::start(dir, &repo_file("deploy/kamailio/kamailio.cfg"), &defines)
 }
 
+/// SIPp's arguments for `register_auth.xml` through Kamailio as `user` with `password`.
+fn register_args(kam: &Kamailio, user: &str, password: &str) -> Vec<String> {
+    let file = sipp::scenario("register_auth.xml");
+    let file = file.to_str().expect("utf-8 path").to_string();
+    let args = [
+        "-sf",
+        &file,
+        &kam.addr(),
+        "-key",
+        "user",
+        user,
+        "-key",
+        "domain",
+        DOMAIN,
+    ];
+    let auth = ["-au", user, "-ap", password];
+    args.iter().chain(&auth).map(|a| a.to_string()).collect()
+}
+
+/// Starts SIPp at `ip`:`port` with `args`.
+fn sipp_with(ip: &str, port: u16, args: &[String]) -> Sipp {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sipp::start_on_port(ip, port, &args)
+}
+
 /// Registers `user` from SIPp's `port` through Kamailio (the 401 and the digest answer).
 async fn register_through(kam: &Kamailio, port: u16, user: &str, password: &str) {
-    let file = sipp::scenario("register_auth.xml");
-    let file = file.to_str().expect("utf-8 path");
-    let mut reg = sipp::start_on_port(
-        "127.0.0.1",
-        port,
-        &[
-            "-sf",
-            file,
-            &kam.addr(),
-            "-key",
-            "user",
-            user,
-            "-key",
-            "domain",
-            DOMAIN,
-            "-au",
-            user,
-            "-ap",
-            password,
-        ],
-    );
+    let mut reg = sipp_with("127.0.0.1", port, &register_args(kam, user, password));
     reg.assert_success(20).await;
     assert!(
         reg.log().contains("register-result 200"),
         "{}\n{}",
         reg.trace(),
         kam.log()
+    );
+}
+
+/// 20 REGISTERs for bob with a wrong password from `ip` through Kamailio, then one with the
+/// right password, which must be refused: the source is locked out.
+async fn guess_through(kam: &Kamailio, ip: &str) {
+    let port = free_port(ip);
+    let mut guesses = register_args(kam, "bob", "wrong");
+    guesses.extend(["-m", "20", "-r", "50"].map(String::from));
+    let mut sipp = sipp_with(ip, port, &guesses);
+    sipp.assert_success(30).await;
+    assert_eq!(
+        sipp.log().matches("register-result 403").count(),
+        20,
+        "{}",
+        sipp.log()
+    );
+    let mut last = sipp_with(ip, port, &register_args(kam, "bob", "bobpass"));
+    let _ = last.wait(30).await;
+    assert!(
+        !last.log().contains("register-result 200"),
+        "{ip} was not locked out: {}",
+        last.trace()
     );
 }
 
@@ -522,6 +551,11 @@ async fn two_gateways_behind_kamailio_call_across_and_fail_over() {
     let node_a = start_node(&pg, "gw-a", port_a, &[port_b]);
     let node_b = start_node(&pg, "gw-b", port_b, &[port_a]);
     let kam = start_kamailio(&[port_a, port_b]);
+
+    // Someone at 127.0.0.2 guesses bob's password through Kamailio and is locked out; the
+    // gateway counts that client (X-Sipsimple-Source), not Kamailio, so bob, at 127.0.0.1
+    // behind the same Kamailio, still registers below.
+    guess_through(&kam, "127.0.0.2").await;
 
     // alice on B over WebSocket; bob on A through Kamailio.
     let mut alice = Alice::connect(node_b.http).await;

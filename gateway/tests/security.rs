@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{start, start_with, Gateway, BIN};
+use common::{start, start_with, start_with_env, Gateway, BIN};
 use futures_util::{SinkExt, StreamExt};
 use sipsimple::auth::Challenge;
 use sipsimple::sip::Message;
@@ -26,12 +26,18 @@ const DOMAIN: &str = "sipsimple.local";
 struct Peer {
     sock: UdpSocket,
     gw: SocketAddr,
+    /// Header lines added to its REGISTERs.
+    extra: String,
 }
 
 impl Peer {
     async fn new(ip: &str, gw: SocketAddr) -> Peer {
         let sock = UdpSocket::bind((ip, 0)).await.expect("bind");
-        Peer { sock, gw }
+        Peer {
+            sock,
+            gw,
+            extra: String::new(),
+        }
     }
 
     fn local(&self) -> SocketAddr {
@@ -75,6 +81,7 @@ impl Peer {
 
     fn register_text(&self, n: u32, auth: &str) -> String {
         let local = self.local();
+        let auth = format!("{}{auth}", self.extra);
         format!(
             "REGISTER sip:{DOMAIN} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKreg{n};rport\r\n\
              Max-Forwards: 70\r\nFrom: <sip:alice@{DOMAIN}>;tag=t{n}\r\nTo: <sip:alice@{DOMAIN}>\r\n\
@@ -113,15 +120,28 @@ impl Peer {
         )
     }
 
-    async fn options(&self, n: u32) -> u16 {
+    fn options_text(&self, n: u32) -> String {
         let local = self.local();
         let gw = self.gw;
-        let text = format!(
+        let extra = &self.extra;
+        format!(
             "OPTIONS sip:{gw} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKopt{n};rport\r\n\
              Max-Forwards: 70\r\nFrom: <sip:probe@example.com>;tag=o\r\nTo: <sip:{gw}>\r\n\
-             Call-ID: opt-{n}-{local}\r\nCSeq: {n} OPTIONS\r\nContent-Length: 0\r\n\r\n"
-        );
-        self.request(&text, n).await.code().unwrap_or(0)
+             Call-ID: opt-{n}-{local}\r\nCSeq: {n} OPTIONS\r\n{extra}Content-Length: 0\r\n\r\n"
+        )
+    }
+
+    async fn options(&self, n: u32) -> u16 {
+        self.request(&self.options_text(n), n)
+            .await
+            .code()
+            .unwrap_or(0)
+    }
+
+    /// Sends an OPTIONS and says whether any answer came within a second.
+    async fn options_answered(&self, n: u32) -> bool {
+        self.send(&self.options_text(n)).await;
+        self.recv_for(1).await.is_some()
     }
 }
 
@@ -198,6 +218,84 @@ async fn twenty_wrong_passwords_lock_the_source_out_but_not_others() {
     let m = http_get(&gw, "/metrics").await;
     assert_eq!(series(&m, "sipsimple_lockouts_total"), 1);
     assert!(series(&m, "sipsimple_auth_failures_total") >= 20);
+}
+
+/// Behind a trusted front proxy (`security.trusted_proxies`, 127.0.0.1 here) the lockout
+/// counts the client the proxy names in `X-Sipsimple-Source`, not the proxy: one client's
+/// wrong passwords lock that client out, the others behind the same proxy still register.
+/// From an untrusted source the header is ignored, so it cannot dodge its lockout.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_lockout_counts_the_client_it_names() {
+    let gw = start_with_env(&[], &[("SIPSIMPLE_SECURITY_TRUSTED_PROXIES", "127.0.0.1")]);
+    let mut proxy = Peer::new("127.0.0.1", gw.udp).await;
+    proxy.extra = "X-Sipsimple-Source: 192.0.2.10\r\n".into();
+    for i in 0..20 {
+        assert_eq!(
+            proxy.register(10 * i + 1, "wrong").await,
+            403,
+            "attempt {i}"
+        );
+    }
+    assert_eq!(
+        proxy.register(1_000, "secret").await,
+        403,
+        "192.0.2.10 is locked out"
+    );
+    proxy.extra = "X-Sipsimple-Source: 192.0.2.11\r\n".into();
+    assert_eq!(
+        proxy.register(2_000, "secret").await,
+        200,
+        "192.0.2.11 is not"
+    );
+    proxy.extra.clear();
+    assert_eq!(
+        proxy.register(3_000, "secret").await,
+        200,
+        "nor the proxy itself"
+    );
+
+    // 127.0.0.2 is no trusted proxy: naming a new client each time changes nothing.
+    let mut liar = Peer::new("127.0.0.2", gw.udp).await;
+    for i in 0..20 {
+        liar.extra = format!("X-Sipsimple-Source: 198.51.100.{i}\r\n");
+        assert_eq!(liar.register(10 * i + 1, "wrong").await, 403, "attempt {i}");
+    }
+    liar.extra = "X-Sipsimple-Source: 198.51.100.99\r\n".into();
+    assert_eq!(
+        liar.register(1_000, "secret").await,
+        403,
+        "127.0.0.2 is locked out"
+    );
+    let m = http_get(&gw, "/metrics").await;
+    assert_eq!(series(&m, "sipsimple_lockouts_total"), 2);
+}
+
+/// The request rate too: behind the trusted proxy each client it names has a bucket of its
+/// own (1 request/s, a burst of 2 here).
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_rate_limit_counts_the_client_it_names() {
+    let gw = start_with_env(
+        &["--rate-limit", "1", "--rate-burst", "2"],
+        &[("SIPSIMPLE_SECURITY_TRUSTED_PROXIES", "127.0.0.1")],
+    );
+    let mut proxy = Peer::new("127.0.0.1", gw.udp).await;
+    proxy.extra = "X-Sipsimple-Source: 192.0.2.20\r\n".into();
+    assert!(proxy.options_answered(1).await);
+    assert!(proxy.options_answered(2).await);
+    assert!(
+        !proxy.options_answered(3).await,
+        "192.0.2.20 is over its rate"
+    );
+    proxy.extra = "X-Sipsimple-Source: 192.0.2.21\r\n".into();
+    assert!(
+        proxy.options_answered(4).await,
+        "192.0.2.21 has its own bucket"
+    );
+    let m = http_get(&gw, "/metrics").await;
+    assert_eq!(
+        series(&m, "sipsimple_dropped_total{reason=\"rate_limited\"}"),
+        1
+    );
 }
 
 #[tokio::test]

@@ -90,7 +90,7 @@ impl Core {
         let method = msg.method().unwrap_or_default().to_string();
         match digest.check(now, &creds, &method, hashes) {
             Check::Wrong => {
-                self.auth_failed(now, &source);
+                self.auth_failed(now, &source, &msg);
                 self.reply(now, server, &msg, 403, "Forbidden")
             }
             Check::Stale => {

@@ -81,10 +81,7 @@ impl Core {
         let method = msg.method().unwrap_or_default().to_string();
         // A source that gave too many wrong digest answers is refused without a look at its
         // credentials until its lockout ends.
-        if self
-            .lockout
-            .is_locked(now, &crate::guard::source_key(&source))
-        {
+        if self.lockout.is_locked(now, &self.client_key(&source, &msg)) {
             return self.reply(now, server, &msg, 403, "Forbidden");
         }
         if !headers_ok(&msg) {

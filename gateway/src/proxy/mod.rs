@@ -27,7 +27,7 @@ mod responses;
 pub mod route;
 pub mod upstream;
 
-use crate::guard::{source_key, Lockout, LockoutPolicy};
+use crate::guard::{client_key, Lockout, LockoutPolicy};
 use crate::registrar::{Binding, Registrar};
 use crate::store::Hashes;
 use calls::{CallEvent, Calls};
@@ -226,6 +226,8 @@ pub struct Core {
     calls: Calls,
     /// Wrong digest answers per source, and who is locked out.
     lockout: Lockout,
+    /// `[security] trusted_proxies`.
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Where requests of our users to other domains go, when configured.
     upstream: Option<upstream::Upstream>,
     /// This node of a cluster, when configured.
@@ -255,6 +257,7 @@ impl Core {
             live_flows: HashSet::new(),
             calls: Calls::default(),
             lockout: Lockout::new(LockoutPolicy::default()),
+            trusted_proxies: Vec::new(),
             upstream: None,
             cluster: None,
             edge: edge::Edge::default(),
@@ -277,11 +280,23 @@ impl Core {
         }
     }
 
-    /// Counts a wrong digest answer from `source`.
-    fn auth_failed(&mut self, now: Time, source: &Dest) {
-        if self.lockout.failed(now, &source_key(source)) {
-            tracing::warn!(%source, "too many wrong digest answers; source locked out");
+    /// Counts a wrong digest answer in `msg` from `source`.
+    fn auth_failed(&mut self, now: Time, source: &Dest, msg: &Message) {
+        let client = client_key(source, msg, &self.trusted_proxies);
+        if self.lockout.failed(now, &client) {
+            tracing::warn!(%source, %client, "too many wrong digest answers; source locked out");
         }
+    }
+
+    /// Sets the front proxies whose `X-Sipsimple-Source` names the client (`[security]
+    /// trusted_proxies`).
+    pub fn set_trusted_proxies(&mut self, trusted: Vec<std::net::IpAddr>) {
+        self.trusted_proxies = trusted;
+    }
+
+    /// The key `msg` from `source` is locked out under.
+    pub(super) fn client_key(&self, source: &Dest, msg: &Message) -> String {
+        client_key(source, msg, &self.trusted_proxies)
     }
 
     /// Our identity on the wire.
@@ -486,7 +501,7 @@ impl Core {
         let response = match self.registrar.handle(now, source, msg, hashes) {
             Outcome::Respond(r) => r,
             Outcome::Refused(r) => {
-                self.auth_failed(now, source);
+                self.auth_failed(now, source, msg);
                 r
             }
             Outcome::Registered {

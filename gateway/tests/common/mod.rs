@@ -99,11 +99,16 @@ pub fn start_on(ip: &str, https: bool) -> Gateway {
 
 /// [`start`] (without HTTPS) with `extra` arguments after `serve`'s.
 pub fn start_with(extra: &[&str]) -> Gateway {
+    start_with_env(extra, &[])
+}
+
+/// [`start_with`] with `env` (`SIPSIMPLE_*` settings) in the gateway's environment.
+pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Gateway {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     add_user(&data, "alice", "secret");
     add_user(&data, "bob", "bobpass");
-    restart_with(dir, data, "127.0.0.1", false, extra)
+    spawn(dir, data, "127.0.0.1", false, extra, env)
 }
 
 /// Starts `serve` on an existing data directory (held by `dir`).
@@ -118,6 +123,17 @@ pub fn restart_with(
     ip: &str,
     https: bool,
     extra: &[&str],
+) -> Gateway {
+    spawn(dir, data, ip, https, extra, &[])
+}
+
+fn spawn(
+    dir: tempfile::TempDir,
+    data: PathBuf,
+    ip: &str,
+    https: bool,
+    extra: &[&str],
+    env: &[(&str, &str)],
 ) -> Gateway {
     let any = if ip.contains(':') {
         format!("[{ip}]:0")
@@ -139,6 +155,7 @@ pub fn restart_with(
             "--no-demo",
         ])
         .args(extra)
+        .envs(env.iter().copied())
         .env(
             "RUST_LOG",
             std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "warn".into()),
