@@ -1,8 +1,14 @@
 //! Digest authentication on the server side (RFC 3261 §22, RFC 7616), shared by the registrar
 //! (`401` + `WWW-Authenticate` / `Authorization`, §22.2) and the proxy (`407` +
-//! `Proxy-Authenticate` / `Proxy-Authorization`, §22.3): nonces with a lifetime and a bound on
-//! how many are remembered, challenges, and the check of an answer against the stored HA1
-//! (constant time, the same work for unknown users as for wrong passwords).
+//! `Proxy-Authenticate` / `Proxy-Authorization`, §22.3): nonces with a lifetime, challenges,
+//! and the check of an answer against the stored HA1 (constant time, the same work for
+//! unknown users as for wrong passwords).
+//!
+//! Nonces are stateless (RFC 7616 §5.4's suggestion): the wall-clock time they were issued,
+//! random bits and a MAC under a key over both and the realm. Nothing is remembered, so a
+//! flood of challenges costs no memory, and the nodes of a cluster, which share the key
+//! (`cluster.secret`), take answers to one another's challenges (a round-robin front proxy,
+//! or a failover between challenge and answer).
 //!
 //! Pure logic: the caller hands in the time and the user's stored hashes.
 
@@ -11,13 +17,14 @@ use crate::store::Hashes;
 use sipsimple::auth::{Algorithm, Challenge, Credentials};
 use sipsimple::sip::Message;
 use sipsimple::Time;
-use std::collections::HashMap;
 use std::time::Duration;
 
 /// How long a nonce may be answered.
 pub const NONCE_LIFETIME: Duration = Duration::from_secs(300);
-/// Nonces remembered at most: unauthenticated peers must not grow memory without bound.
-const MAX_NONCES: usize = 10_000;
+/// How far in the future a nonce's issue time may be (clocks of cluster nodes differ a bit).
+const CLOCK_SKEW: Duration = Duration::from_secs(5);
+/// Hex digits of a nonce: issue time (16), random bits (16), MAC (32).
+const NONCE_LEN: usize = 64;
 
 /// Who asks: a registrar or user agent server (401, §22.2) or a proxy (407, §22.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,21 +73,62 @@ pub enum Check {
     Wrong,
 }
 
-/// The nonces of one realm.
-#[derive(Debug)]
+/// The challenges and checks of one realm.
 pub struct Digest {
     realm: String,
-    /// Nonces handed out, with when.
-    nonces: HashMap<String, Time>,
+    /// The key of the nonces' MAC: random for a lone gateway, the cluster's secret in a cluster.
+    key: String,
+    /// The wall clock (Unix ms) at [`Time`] zero: nonces carry wall-clock times, which every
+    /// node reads alike.
+    epoch_unix_ms: u64,
+}
+
+impl std::fmt::Debug for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Digest")
+            .field("realm", &self.realm)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Digest {
-    /// Digest for `realm` (lower case: our SIP domain).
+    /// Digest for `realm` (lower case: our SIP domain), with a random nonce key and the wall
+    /// clock at [`Time`] zero taken as 0 until [`set_clock`](Self::set_clock).
     pub fn new(realm: &str) -> Digest {
         Digest {
             realm: realm.to_ascii_lowercase(),
-            nonces: HashMap::new(),
+            key: crate::random::hex(32),
+            epoch_unix_ms: 0,
         }
+    }
+
+    /// Sets the key of the nonces' MAC (every node of a cluster the same).
+    pub fn set_key(&mut self, key: &str) {
+        self.key = key.to_string();
+    }
+
+    /// Sets the wall clock, in Unix ms, at [`Time`] zero.
+    pub fn set_clock(&mut self, epoch_unix_ms: u64) {
+        self.epoch_unix_ms = epoch_unix_ms;
+    }
+
+    fn unix_ms(&self, now: Time) -> u64 {
+        self.epoch_unix_ms.saturating_add(now.as_millis())
+    }
+
+    fn nonce_mac(&self, issued_and_random: &str) -> String {
+        let h = Algorithm::Sha256.hex(&format!(
+            "{}|{}|{issued_and_random}|{}",
+            self.key, self.realm, self.key
+        ));
+        h.get(..32).unwrap_or(&h).to_string()
+    }
+
+    /// A new nonce issued `now`.
+    fn nonce(&self, now: Time) -> String {
+        let head = format!("{:016x}{}", self.unix_ms(now), crate::random::hex(16));
+        let mac = self.nonce_mac(&head);
+        format!("{head}{mac}")
     }
 
     /// The realm.
@@ -98,23 +146,8 @@ impl Digest {
     }
 
     /// A fresh challenge to `req`: 401 or 407 with a new nonce.
-    pub fn challenge(&mut self, now: Time, req: &Message, scheme: Scheme, stale: bool) -> Message {
-        if self.nonces.len() >= MAX_NONCES {
-            self.expire(now);
-        }
-        if self.nonces.len() >= MAX_NONCES {
-            // Still full of live nonces (a flood): forget the oldest.
-            if let Some(oldest) = self
-                .nonces
-                .iter()
-                .min_by_key(|(_, t)| **t)
-                .map(|(n, _)| n.clone())
-            {
-                self.nonces.remove(&oldest);
-            }
-        }
-        let nonce = crate::random::hex(32);
-        self.nonces.insert(nonce.clone(), now);
+    pub fn challenge(&self, now: Time, req: &Message, scheme: Scheme, stale: bool) -> Message {
+        let nonce = self.nonce(now);
         let challenge = Challenge {
             realm: self.realm.clone(),
             nonce,
@@ -129,10 +162,22 @@ impl Digest {
         r
     }
 
+    /// A nonce we (or a node with our key) issued, less than [`NONCE_LIFETIME`] ago.
     fn nonce_is_fresh(&self, nonce: &str, now: Time) -> bool {
-        self.nonces
-            .get(nonce)
-            .is_some_and(|issued| now.saturating_since(*issued) < NONCE_LIFETIME)
+        if nonce.len() != NONCE_LEN || !nonce.is_ascii() {
+            return false;
+        }
+        let (head, mac) = nonce.split_at(32);
+        if !constant_time_eq(self.nonce_mac(head).as_bytes(), mac.as_bytes()) {
+            return false;
+        }
+        let Some(issued) = head.get(..16).and_then(|h| u64::from_str_radix(h, 16).ok()) else {
+            return false;
+        };
+        let now = self.unix_ms(now);
+        let lifetime = u64::try_from(NONCE_LIFETIME.as_millis()).unwrap_or(u64::MAX);
+        let skew = u64::try_from(CLOCK_SKEW.as_millis()).unwrap_or(0);
+        issued <= now.saturating_add(skew) && now.saturating_sub(issued) < lifetime
     }
 
     /// Checks `creds` for a request with `method` against the stored `hashes` (`None`: no
@@ -161,12 +206,11 @@ impl Digest {
             Check::Stale
         }
     }
+}
 
-    /// Drops lapsed nonces.
-    pub fn expire(&mut self, now: Time) {
-        self.nonces
-            .retain(|_, issued| now.saturating_since(*issued) < NONCE_LIFETIME);
-    }
+/// Compares two byte strings in a time that depends on their length only.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -187,7 +231,7 @@ mod tests {
 
     #[test]
     fn proxy_challenge_answer_and_stale_nonce() {
-        let mut d = Digest::new("D");
+        let d = Digest::new("D");
         let t0 = Time::from_millis(0);
         let r = d.challenge(t0, &invite(""), Scheme::Proxy, false);
         assert_eq!(r.code(), Some(407));
@@ -208,7 +252,81 @@ mod tests {
         assert_eq!(d.check(t0, &wrong, "INVITE", Some(&h)), Check::Wrong);
         let later = t0 + NONCE_LIFETIME;
         assert_eq!(d.check(later, &creds, "INVITE", Some(&h)), Check::Stale);
-        d.expire(later);
-        assert!(d.nonces.is_empty());
+    }
+
+    /// Two nodes with one key (a cluster): each takes the answer to the other's challenge,
+    /// though their clocks started apart; a node with another key, a nonce from the future,
+    /// an old one or one altered by a byte do not verify.
+    #[test]
+    fn nonces_verify_across_nodes_that_share_the_key() {
+        let node = |key: &str, epoch: u64| {
+            let mut d = Digest::new("D");
+            d.set_key(key);
+            d.set_clock(epoch);
+            d
+        };
+        // Node A started at Unix ms 1_000_000, node B 400 s later.
+        let a = node("shared-secret", 1_000_000);
+        let b = node("shared-secret", 1_400_000);
+        let other = node("another-secret", 1_400_000);
+        let h = Hashes::new("alice", "d", "pw");
+        // A challenges at its 500 s (Unix 1_500_000); B checks at its 150 s (Unix 1_550_000).
+        let r = a.challenge(
+            Time::from_millis(500_000),
+            &invite(""),
+            Scheme::Proxy,
+            false,
+        );
+        let c = Challenge::parse(r.header("Proxy-Authenticate").expect("header")).expect("ok");
+        assert_eq!(c.nonce.len(), NONCE_LEN);
+        let creds = |nonce: &str| {
+            let mut c = c.clone();
+            c.nonce = nonce.to_string();
+            let a = c.answer("alice", "pw", "INVITE", "sip:bob@example.com", "cn", 1);
+            let msg = invite(&format!("Proxy-Authorization: {a}\r\n"));
+            b.credentials(&msg, Scheme::Proxy).expect("ours")
+        };
+        let t = Time::from_millis(150_000);
+        assert_eq!(
+            b.check(t, &creds(&c.nonce), "INVITE", Some(&h)),
+            Check::Valid
+        );
+        assert_eq!(
+            other.check(t, &creds(&c.nonce), "INVITE", Some(&h)),
+            Check::Stale
+        );
+        let mut altered = c.nonce.clone().into_bytes();
+        altered[3] = if altered[3] == b'0' { b'1' } else { b'0' };
+        let altered = String::from_utf8(altered).expect("hex");
+        assert_eq!(
+            b.check(t, &creds(&altered), "INVITE", Some(&h)),
+            Check::Stale
+        );
+        // 300 s after issue it is stale; 10 s before it (B's clock behind), too far ahead.
+        let old = Time::from_millis(100_000 + 300_000);
+        assert_eq!(
+            b.check(old, &creds(&c.nonce), "INVITE", Some(&h)),
+            Check::Stale
+        );
+        let early = a.challenge(
+            Time::from_millis(500_000 + 10_000),
+            &invite(""),
+            Scheme::Proxy,
+            false,
+        );
+        let early = Challenge::parse(early.header("Proxy-Authenticate").expect("h")).expect("ok");
+        assert_eq!(
+            a.check(
+                Time::from_millis(500_000),
+                &creds(&early.nonce),
+                "INVITE",
+                Some(&h)
+            ),
+            Check::Stale
+        );
+        assert_eq!(
+            b.check(t, &creds("not-a-nonce"), "INVITE", Some(&h)),
+            Check::Stale
+        );
     }
 }

@@ -88,12 +88,14 @@ impl Gateway {
     pub fn new(
         cfg: Config,
         store: Store,
-        core: Core,
+        mut core: Core,
         transports: Transports,
         tls_client: Arc<rustls::ClientConfig>,
         shutdown: watch::Receiver<bool>,
     ) -> (Gateway, mpsc::Receiver<(StoreOp, i64)>) {
         let (writes, rx) = mpsc::channel(STORE_QUEUE);
+        // The core's clock starts now (`epoch` below); digest nonces carry the wall clock.
+        core.set_digest_clock(u64::try_from(unix_millis()).unwrap_or(0));
         let limiter = Mutex::new(RateLimiter::new(cfg.security.rate));
         let gw = Gateway {
             metrics: Metrics::default(),

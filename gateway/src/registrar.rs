@@ -104,7 +104,7 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Registrar {
     domain: String,
-    /// The nonces of our realm, also used by the proxy's challenges.
+    /// The digest challenges of our realm, also used by the proxy's.
     pub digest: Digest,
     /// Bindings by user name.
     bindings: HashMap<String, Vec<Binding>>,
@@ -335,13 +335,12 @@ impl Registrar {
         }
     }
 
-    /// Drops lapsed bindings and nonces.
+    /// Drops lapsed bindings.
     pub fn expire(&mut self, now: Time) {
         self.bindings.retain(|_, list| {
             list.retain(|b| b.expires_at > now);
             !list.is_empty()
         });
-        self.digest.expire(now);
     }
 }
 

@@ -12,6 +12,8 @@
 //!   her WebSocket.
 //! - Gateway A is killed: bob registers again through Kamailio and lands on B (the store
 //!   says so), and calls both ways complete through B.
+//! - Before all that: a guesser behind Kamailio is locked out while bob is not, and carol's
+//!   answer to a challenge of A is taken by B (the nodes' digest nonces share a key).
 //!
 //! Skipped with a note when PostgreSQL, Kamailio or SIPp is missing (a failure under CI).
 
@@ -352,6 +354,55 @@ async fn guess_through(kam: &Kamailio, ip: &str) {
     );
 }
 
+/// carol REGISTERs at node `a` (401) and answers the challenge at node `b`: B's final code.
+async fn challenge_here_answer_there(a: SocketAddr, b: SocketAddr) -> u16 {
+    use sipsimple::auth::Challenge;
+    use sipsimple::sip::Message;
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let local = sock.local_addr().expect("local address");
+    let register = |cseq: u32, auth: &str| {
+        format!(
+            "REGISTER sip:{DOMAIN} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKcarol{cseq};rport\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:carol@{DOMAIN}>;tag=c1\r\nTo: <sip:carol@{DOMAIN}>\r\n\
+             Call-ID: carol-{local}\r\nCSeq: {cseq} REGISTER\r\nContact: <sip:carol@{local}>\r\n\
+             Expires: 60\r\n{auth}Content-Length: 0\r\n\r\n"
+        )
+    };
+    let exchange = |text: String, to: SocketAddr| {
+        let sock = &sock;
+        async move {
+            sock.send_to(text.as_bytes(), to).await.expect("send");
+            let mut buf = vec![0u8; 65_535];
+            loop {
+                let (n, _) =
+                    tokio::time::timeout(Duration::from_secs(10), sock.recv_from(&mut buf))
+                        .await
+                        .expect("an answer within 10 s")
+                        .expect("recv");
+                let m = Message::parse(&buf[..n]).expect("SIP");
+                if m.code().is_some_and(|c| c >= 200) {
+                    return m;
+                }
+            }
+        }
+    };
+    let first = exchange(register(1, ""), a).await;
+    assert_eq!(first.code(), Some(401));
+    let c = Challenge::parse(first.header("WWW-Authenticate").expect("challenge")).expect("parses");
+    let answer = c.answer(
+        "carol",
+        "carolpass",
+        "REGISTER",
+        &format!("sip:{DOMAIN}"),
+        "cn",
+        1,
+    );
+    let second = exchange(register(2, &format!("Authorization: {answer}\r\n")), b).await;
+    second.code().unwrap_or(0)
+}
+
 /// bob's SIPp user agent server on his registered port, for one call.
 async fn bob_answers(port: u16) -> Sipp {
     let file = sipp::scenario("uas_rr.xml");
@@ -547,6 +598,7 @@ async fn two_gateways_behind_kamailio_call_across_and_fail_over() {
     let pg = Postgres::start(bin);
     add_user(&pg, "alice", "secret");
     add_user(&pg, "bob", "bobpass");
+    add_user(&pg, "carol", "carolpass");
     let (port_a, port_b) = (free_port("127.0.0.1"), free_port("127.0.0.1"));
     let node_a = start_node(&pg, "gw-a", port_a, &[port_b]);
     let node_b = start_node(&pg, "gw-b", port_b, &[port_a]);
@@ -556,6 +608,12 @@ async fn two_gateways_behind_kamailio_call_across_and_fail_over() {
     // gateway counts that client (X-Sipsimple-Source), not Kamailio, so bob, at 127.0.0.1
     // behind the same Kamailio, still registers below.
     guess_through(&kam, "127.0.0.2").await;
+    // A challenge of A answered to B: B takes it (with no stale=true round).
+    let (addr_a, addr_b) = (
+        SocketAddr::from(([127, 0, 0, 1], port_a)),
+        SocketAddr::from(([127, 0, 0, 1], port_b)),
+    );
+    assert_eq!(challenge_here_answer_there(addr_a, addr_b).await, 200);
 
     // alice on B over WebSocket; bob on A through Kamailio.
     let mut alice = Alice::connect(node_b.http).await;

@@ -119,6 +119,12 @@ fn needs_its_node(source: &Dest) -> bool {
 impl Core {
     /// Makes this core a node of a cluster.
     pub fn set_cluster(&mut self, node: Option<ClusterNode>) {
+        if let Some(n) = &node {
+            // Every node takes the answers to the others' challenges: the nonce key comes
+            // from the shared secret (derived, so that no MAC of one kind serves the other).
+            let key = Algorithm::Sha256.hex(&format!("sipsimple digest nonces|{}", n.secret));
+            self.registrar.digest.set_key(&key);
+        }
         self.cluster = node;
     }
 

@@ -265,6 +265,11 @@ impl Core {
         }
     }
 
+    /// Sets the wall clock (Unix ms) at the core's time zero, which digest nonces carry.
+    pub fn set_digest_clock(&mut self, epoch_unix_ms: u64) {
+        self.registrar.digest.set_clock(epoch_unix_ms);
+    }
+
     /// Sets when a source is locked out after wrong digest answers.
     pub fn set_lockout_policy(&mut self, policy: LockoutPolicy) {
         self.lockout = Lockout::new(policy);
