@@ -132,6 +132,12 @@ export interface SessionInfo {
   callee_uri: string;
   /** The peer's `User-Agent` (or `Server`) header, `null` when it sent none. */
   remote_user_agent: string | null;
+  /**
+   * The seed's `route`: the outbound proxy (`sip:host;lr`) in use when `connect` placed the
+   * session; `null` for an incoming session and for the browser's one flow to the gateway
+   * (no `routes` configured).
+   */
+  route: string | null;
   /** Whether this end put the session on hold. */
   on_hold_by_local: boolean;
   /** Whether the other end put the session on hold. */

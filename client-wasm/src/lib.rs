@@ -555,7 +555,7 @@ impl SIPApplication {
 
     /// The seed's session attributes as a plain object: `state`, `direction`
     /// (`"incoming"`/`"outgoing"`), `local_uri`, `remote_uri`, `caller_uri`, `callee_uri`,
-    /// `remote_user_agent`, `on_hold_by_local`, `on_hold_by_remote`, `on_hold`; `undefined`
+    /// `remote_user_agent`, `route`, `on_hold_by_local`, `on_hold_by_remote`, `on_hold`; `undefined`
     /// for an unknown id.
     pub fn session(&self, session: f64) -> JsValue {
         let inner = self.inner.borrow();
@@ -581,6 +581,11 @@ impl SIPApplication {
             "remote_user_agent",
             s.remote_user_agent()
                 .map_or(JsValue::NULL, JsValue::from_str),
+        );
+        set(
+            "route",
+            s.route()
+                .map_or(JsValue::NULL, |r| JsValue::from_str(&r.uri().to_string())),
         );
         set("on_hold_by_local", JsValue::from_bool(s.on_hold_by_local()));
         set(

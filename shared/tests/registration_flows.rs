@@ -503,6 +503,20 @@ fn a_register_without_response_fails_over_to_the_next_route() {
     assert_eq!(answered, [(32_010, 401), (32_030, 200)]);
 }
 
+/// The seed's `Session.route`: the outbound proxy in use when `connect` was called, here
+/// the second route after the first failed.
+#[test]
+fn a_session_keeps_the_route_it_was_placed_on() {
+    let mut sim = failover(&["10.0.0.99", PROXY]);
+    sim.run_until(at_ms(40_000));
+    let ua = &mut sim.node_mut(1).ua_mut().ua;
+    let id = ua
+        .connect(at_ms(40_000), "bob@example.com", None)
+        .expect("connects");
+    let route = ua.session(id).and_then(|s| s.route()).cloned();
+    assert_eq!(route.map(|r| r.host), Some(PROXY.to_string()));
+}
+
 #[test]
 fn after_a_whole_round_of_dead_routes_the_back_off_applies() {
     let mut sim = failover(&["10.0.0.98", "10.0.0.99"]);

@@ -104,6 +104,8 @@ pub struct Session {
     start_time: Option<Time>,
     stop_time: Option<Time>,
     remote_user_agent: Option<String>,
+    /// The outbound proxy in use when `connect` was called (the seed's `route`).
+    route: Option<crate::settings::Route>,
     local_uri: Uri,
     remote_uri: Uri,
     call_id: String,
@@ -171,6 +173,7 @@ impl Session {
             start_time: None,
             stop_time: None,
             remote_user_agent: None,
+            route: None,
             local_uri,
             remote_uri,
             call_id: String::new(),
@@ -237,6 +240,13 @@ impl Session {
     /// The peer's User-Agent or Server header, once seen.
     pub fn remote_user_agent(&self) -> Option<&str> {
         self.remote_user_agent.as_deref()
+    }
+
+    /// The seed's `route`: the outbound proxy ([`crate::ua::AccountConfig::routes`]) in use
+    /// when `connect` placed this session; `None` for an incoming session, or without
+    /// configured routes (the shell's one flow).
+    pub fn route(&self) -> Option<&crate::settings::Route> {
+        self.route.as_ref()
     }
 
     /// Our URI: the account's address-of-record.

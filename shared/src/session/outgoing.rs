@@ -34,6 +34,7 @@ impl Session {
         );
         s.call_id = ctx.rng.token(24);
         s.local_tag = ctx.rng.token(10);
+        s.route = ctx.cfg.routes.get(ctx.route_index).cloned();
         s.file_offer = ctx.file_offer.take();
         let sdp = match sdp {
             Some(given) => given.to_string(),
