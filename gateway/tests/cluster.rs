@@ -20,6 +20,7 @@
 mod common;
 
 use common::kamailio::Kamailio;
+use common::postgres::{postgres_bin, Postgres};
 use common::sipp::{self, free_port, Sipp, Transport};
 use common::{Client, WsStream, BIN};
 use sipsimple::{Event, Output, Sender};
@@ -56,116 +57,6 @@ fn peers_installed() -> bool {
         eprintln!("PostgreSQL, Kamailio or SIPp is missing: skipping");
     }
     ok
-}
-
-fn postgres_bin() -> Option<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-        .filter(|b| b.join("initdb").is_file() && b.join("pg_ctl").is_file())
-        .collect();
-    found.sort();
-    found.pop()
-}
-
-/// A throwaway PostgreSQL on a loopback port, stopped on drop.
-struct Postgres {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    as_postgres: bool,
-    url: String,
-}
-
-impl Postgres {
-    /// Runs `program args` as the `postgres` user when we are root (postgres refuses root).
-    fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
-        let exe = self.bin.join(program);
-        let mut cmd = if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&exe);
-            c
-        } else {
-            Command::new(&exe)
-        };
-        cmd.args(args).output().expect("run a PostgreSQL program")
-    }
-
-    fn start(bin: PathBuf) -> Postgres {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let as_postgres = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-        if as_postgres {
-            let ok = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path())
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "chown the temporary directory to postgres");
-        }
-        let port = free_port("127.0.0.1");
-        let pg = Postgres {
-            bin,
-            as_postgres,
-            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-            dir,
-        };
-        let data = pg.dir.path().join("data").display().to_string();
-        let out = pg.run(
-            "initdb",
-            &[
-                "-D",
-                &data,
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "initdb: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let opts = format!("-k {} -p {port} -h 127.0.0.1 -F", pg.dir.path().display());
-        let log = pg.dir.path().join("log").display().to_string();
-        let out = pg.run(
-            "pg_ctl",
-            &[
-                "-D", &data, "-l", &log, "-o", &opts, "-w", "-t", "60", "start",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "pg_ctl start: {}",
-            std::fs::read_to_string(pg.dir.path().join("log")).unwrap_or_default()
-        );
-        pg
-    }
-
-    /// One value from the database, through `psql`.
-    fn query(&self, sql: &str) -> String {
-        let out = Command::new("psql")
-            .args([&self.url, "-Atc", sql])
-            .output()
-            .expect("run psql");
-        assert!(
-            out.status.success(),
-            "psql: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data").display().to_string();
-        let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
-    }
 }
 
 /// One gateway of the cluster, killed on drop.

@@ -10,8 +10,6 @@ use crate::registrar::Binding;
 use sipsimple::sip::Uri;
 use sipsimple::time::Time;
 use sipsimple::transaction::{Dest, TransportKind};
-use std::path::PathBuf;
-use std::process::Command;
 
 /// Runs every check against `store`, which must be empty.
 async fn exercise(store: &Store) {
@@ -294,111 +292,9 @@ async fn sqlite_backend() {
     assert!(file.is_file());
 }
 
-/// A PostgreSQL server of its own, stopped and removed on drop.
-struct Postgres {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    as_postgres: bool,
-    url: String,
-}
-
-fn postgres_bin() -> Option<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-        .filter(|b| b.join("initdb").is_file() && b.join("pg_ctl").is_file())
-        .collect();
-    found.sort();
-    found.pop()
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-impl Postgres {
-    /// Runs `program args` as the `postgres` user when we are root (postgres refuses root).
-    fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
-        let exe = self.bin.join(program);
-        let mut cmd = if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&exe);
-            c
-        } else {
-            Command::new(&exe)
-        };
-        cmd.args(args);
-        cmd.output().expect("run a PostgreSQL program")
-    }
-
-    fn start(bin: PathBuf) -> Postgres {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let as_postgres = is_root();
-        if as_postgres {
-            let ok = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path())
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "chown the temporary directory to postgres");
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let data = dir.path().join("data");
-        let pg = Postgres {
-            bin,
-            as_postgres,
-            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-            dir,
-        };
-        let data_s = data.display().to_string();
-        let out = pg.run(
-            "initdb",
-            &[
-                "-D",
-                &data_s,
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "initdb: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let opts = format!("-k {} -p {port} -h 127.0.0.1 -F", pg.dir.path().display());
-        let log = pg.dir.path().join("log").display().to_string();
-        let out = pg.run(
-            "pg_ctl",
-            &[
-                "-D", &data_s, "-l", &log, "-o", &opts, "-w", "-t", "60", "start",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "pg_ctl start: {} {}",
-            String::from_utf8_lossy(&out.stdout),
-            std::fs::read_to_string(pg.dir.path().join("log")).unwrap_or_default()
-        );
-        pg
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data").display().to_string();
-        let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
-    }
-}
+#[path = "../../tests/common/postgres.rs"]
+mod postgres;
+use postgres::{postgres_bin, Postgres};
 
 #[tokio::test]
 async fn postgres_backend() {

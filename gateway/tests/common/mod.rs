@@ -5,6 +5,7 @@
 
 pub mod callee;
 pub mod kamailio;
+pub mod postgres;
 pub mod sipp;
 pub mod tls;
 
