@@ -40,6 +40,7 @@ pub fn start(displays: std::ops::Range<u32>, width: u16, height: u16) -> Xvnc {
 /// password file (`-PasswordFile`) is the password zero-padded to 8 bytes and encrypted by
 /// OpenSSL's DES under VNC's fixed obfuscation key (d3des's 17 52 6b 06 23 4e 58 07, each
 /// byte's bits mirrored for a standard DES), so the test does not trust our own DES.
+#[allow(dead_code)] // rfb_xvnc uses it, native_desktop does not
 pub fn start_with_password(
     displays: std::ops::Range<u32>,
     width: u16,
