@@ -1027,7 +1027,10 @@ mod tests {
             .expect("the example resolves");
         assert_eq!(
             c.security.trusted_proxies,
-            vec![std::net::IpAddr::from([10, 0, 0, 10])]
+            vec![
+                std::net::IpAddr::from([10, 0, 0, 10]),
+                std::net::IpAddr::from([10, 0, 0, 12])
+            ]
         );
         let env = Settings::from_env(|k| {
             (k == "SIPSIMPLE_SECURITY_TRUSTED_PROXIES").then(|| "127.0.0.1, ::1".into())
