@@ -14,7 +14,7 @@
 
 use crate::sipmsg::reply;
 use crate::store::Hashes;
-use sipsimple::auth::{Algorithm, Challenge, Credentials};
+use sipsimple::auth::{constant_time_eq, Algorithm, Challenge, Credentials};
 use sipsimple::sip::Message;
 use sipsimple::Time;
 use std::time::Duration;
@@ -206,11 +206,6 @@ impl Digest {
             Check::Stale
         }
     }
-}
-
-/// Compares two byte strings in a time that depends on their length only.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
