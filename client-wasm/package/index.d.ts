@@ -949,7 +949,10 @@ export class SIPApplication {
    * mouse and key events (canvas coordinates scaled to the framebuffer, the buttons held, X
    * keysyms) go to the remote desktop unless `options.viewOnly`. `MediaStreamDidStart`
    * says the stream is carried; `DesktopSharingHandlerDidFail` (context `reading`) says the
-   * desktop's data could not be decoded.
+   * desktop's data could not be decoded (or the VNC server wants a password: see
+   * {@link DesktopViewOptions.password}). The remote pointer's shape (RFB's Cursor
+   * pseudo-encoding) becomes the canvas's inline CSS `cursor`, so the pointer follows the
+   * mouse without a round trip.
    */
   viewDesktop(target: string | number, canvas?: HTMLCanvasElement | null, options?: DesktopViewOptions): number;
 

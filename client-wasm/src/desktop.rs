@@ -38,6 +38,8 @@ struct Viewer {
     rfb: rfb::Client,
     /// FramebufferUpdates decoded so far.
     updates: u32,
+    /// The CSS `cursor` of the remote pointer's shape (Cursor pseudo-encoding), once sent.
+    cursor: Option<String>,
 }
 
 /// A canvas showing a session's desktop, with its input listeners.
@@ -91,6 +93,7 @@ pub(crate) fn drain(inner: &mut Inner, out: &mut Pending) -> bool {
                     Viewer {
                         rfb: rfb::Client::default(),
                         updates: 0,
+                        cursor: None,
                     },
                 );
             }
@@ -190,6 +193,19 @@ fn pump(inner: &mut Inner, key: Key) {
                 }
             }
             RfbOutput::Event(RfbEvent::UpdateDone) => v.updates = v.updates.saturating_add(1),
+            RfbOutput::Event(RfbEvent::Cursor {
+                hotspot_x,
+                hotspot_y,
+                width,
+                height,
+                rgba,
+            }) => {
+                let css = cursor_css(hotspot_x, hotspot_y, width, height, &rgba);
+                if let Some(c) = canvas {
+                    set_cursor(c, &css);
+                }
+                v.cursor = Some(css);
+            }
             RfbOutput::Event(RfbEvent::Bell | RfbEvent::CutText(_)) => {}
         }
     }
@@ -198,6 +214,45 @@ fn pump(inner: &mut Inner, key: Key) {
             web_sys::console::warn_1(&format!("sipsimple: RFB bytes not sent: {e}").into());
         }
     }
+}
+
+/// The CSS `cursor` value of a pointer shape: a PNG data URL with its hotspot, `none` for
+/// an empty shape (the remote pointer is hidden), the default arrow if it cannot be drawn.
+fn cursor_css(hx: u16, hy: u16, w: u16, h: u16, rgba: &[u8]) -> String {
+    if w == 0 || h == 0 {
+        return "none".into();
+    }
+    let url = web_sys::window()
+        .and_then(|win| win.document())
+        .and_then(|d| d.create_element("canvas").ok())
+        .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
+        .and_then(|el| {
+            el.set_width(u32::from(w));
+            el.set_height(u32::from(h));
+            let ctx = el
+                .get_context("2d")
+                .ok()
+                .flatten()?
+                .dyn_into::<CanvasRenderingContext2d>()
+                .ok()?;
+            let img = ImageData::new_with_u8_clamped_array_and_sh(
+                Clamped(rgba),
+                u32::from(w),
+                u32::from(h),
+            )
+            .ok()?;
+            ctx.put_image_data(&img, 0.0, 0.0).ok()?;
+            el.to_data_url().ok()
+        });
+    match url {
+        Some(url) => format!("url(\"{url}\") {hx} {hy}, default"),
+        None => "default".into(),
+    }
+}
+
+/// Shows the remote pointer's shape on the canvas (CSS `cursor`).
+fn set_cursor(c: &Canvas, css: &str) {
+    let _ = c.el.style().set_property("cursor", css);
 }
 
 fn size_canvas(c: &Canvas, rfb: &rfb::Client) {
@@ -435,6 +490,9 @@ fn attach(
             if v.rfb.is_connected() {
                 size_canvas(&c, &v.rfb);
                 draw(&c, &v.rfb, 0, 0, v.rfb.width(), v.rfb.height());
+            }
+            if let Some(css) = &v.cursor {
+                set_cursor(&c, css);
             }
         }
     }

@@ -176,3 +176,59 @@ fn vnc_authentication_with_xvnc() {
         Some(Error::PasswordRequired)
     );
 }
+
+/// With the Cursor pseudo-encoding asked for (the default), Xvnc sends the pointer's shape
+/// instead of drawing it: first an empty one, then, once the pointer is over the root window
+/// (`-retro`: the X-shaped root cursor), a shape whose pixels show and whose hotspot is
+/// inside it.
+#[test]
+fn xvnc_sends_the_pointer_shape() {
+    let xvnc = xvnc::start_retro(600..800, WIDTH, HEIGHT);
+    let mut tcp = TcpStream::connect(xvnc.addr).expect("RFB connects");
+    tcp.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut c = Client::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut moved = false;
+    let shape = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no cursor shape within 10 s"
+        );
+        if c.is_connected() && !moved {
+            c.pointer_event(50, 50, 0);
+            moved = true;
+        }
+        let mut found = None;
+        while let Some(o) = c.poll_output() {
+            match o {
+                Output::Transmit(b) => tcp.write_all(&b).expect("write"),
+                Output::Event(Event::Cursor {
+                    hotspot_x,
+                    hotspot_y,
+                    width,
+                    height,
+                    rgba,
+                }) if width > 0 => found = Some((hotspot_x, hotspot_y, width, height, rgba)),
+                Output::Event(_) => {}
+            }
+        }
+        if let Some(f) = found {
+            break f;
+        }
+        match tcp.read(&mut buf) {
+            Ok(0) => panic!("the VNC server closed"),
+            Ok(n) => c.handle_input(&buf[..n]).expect("valid RFB"),
+            Err(_) => {} // the read timeout: look again
+        }
+    };
+    let (hx, hy, w, h, rgba) = shape;
+    assert!(hx < w && hy < h, "{w}x{h} hotspot ({hx}, {hy})");
+    assert_eq!(rgba.len(), usize::from(w) * usize::from(h) * 4);
+    assert!(rgba.chunks(4).any(|p| p[3] == 255), "an invisible cursor");
+    assert!(
+        rgba.chunks(4).any(|p| p[3] == 0),
+        "a cursor without transparency"
+    );
+}

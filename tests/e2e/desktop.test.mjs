@@ -74,7 +74,7 @@ function vncPasswordFile(password) {
  * Starts Xvnc on a free display: RFB on 127.0.0.1 only, no X over TCP; no authentication,
  * or VNC Authentication with `password`.
  */
-async function startXvnc(password = null) {
+async function startXvnc(password = null, extra = []) {
   if (!existsSync(XVNC)) throw new Error(`${XVNC} is missing: cargo xtask setup installs tigervnc-standalone-server`);
   const auth = password ? vncPasswordFile(password) : null;
   const security = auth ? ['-SecurityTypes', 'VncAuth', '-PasswordFile', auth.file] : ['-SecurityTypes', 'None'];
@@ -82,7 +82,7 @@ async function startXvnc(password = null) {
     .find((d) => !existsSync(`/tmp/.X${d}-lock`) && !existsSync(`/tmp/.X11-unix/X${d}`));
   const port = await freeTcpPort();
   const child = spawn(XVNC, [`:${display}`, '-rfbport', String(port), '-localhost', '-interface', '127.0.0.1',
-    '-nolisten', 'tcp', ...security, '-geometry', `${WIDTH}x${HEIGHT}`, '-depth', '24',
+    '-nolisten', 'tcp', ...security, ...extra, '-geometry', `${WIDTH}x${HEIGHT}`, '-depth', '24',
     '-AlwaysShared'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
@@ -103,7 +103,8 @@ async function startXvnc(password = null) {
 }
 
 before(async () => {
-  xvnc = await startXvnc();
+  // -retro: the X-shaped root cursor, which Xvnc sends as a shape (Cursor pseudo-encoding).
+  xvnc = await startXvnc(null, ['-retro']);
   xclient = await paint(xvnc.display, WINDOWS);
   msrpTcp = await freeTcpPort();
   gateway = await startGateway(USERS, { env: {
@@ -219,6 +220,12 @@ test('the page views the native peer\'s VNC desktop on a canvas; a click changes
     await bob.page.waitForSelector('#desktop:not([hidden])', { timeout: 5000 });
     await waitForPicture(bob.page, expected(), 'in-call view');
     assert.equal(await bob.page.getAttribute('#desktop', 'data-state'), 'viewing');
+    // The remote pointer is drawn by the browser from the shape Xvnc sent, at its hotspot.
+    await bob.page.mouse.move(1, 1);
+    const box0 = await bob.page.locator('#desktop-canvas').boundingBox();
+    await bob.page.mouse.move(box0.x + 30, box0.y + 30);
+    await bob.page.waitForFunction(() => /^url\("data:image\/png;base64,[^"]+"\) \d+ \d+, default$/
+      .test(document.getElementById('desktop-canvas').style.cursor), null, { timeout: 10000 });
     assert.equal(await bob.page.getAttribute('#view-desktop', 'aria-pressed'), 'true');
     assert.deepEqual(await bob.page.evaluate(() => window.softphone.app.streams(window.softphone.session)),
       ['chat', 'desktop-sharing']);

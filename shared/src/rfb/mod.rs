@@ -15,7 +15,9 @@
 //!   to 32-bit true colour with red in the first byte, green in the second and blue in the
 //!   third, so the framebuffer is RGBA as a canvas's `ImageData` wants it (the fourth byte,
 //!   unused on the wire, is kept at 255); SetEncodings (§7.5.2) ZRLE, CopyRect, Raw and the
-//!   DesktopSize and LastRect pseudo-encodings; a full FramebufferUpdateRequest (§7.5.3).
+//!   DesktopSize, LastRect and Cursor pseudo-encodings (the pointer's shape comes as an
+//!   [`Event::Cursor`] for the shell to show locally); a full FramebufferUpdateRequest
+//!   (§7.5.3).
 //! - Each FramebufferUpdate (§7.6.1) is decoded into the framebuffer (Raw §7.7.1, CopyRect
 //!   §7.7.2, ZRLE §7.7.6 with one zlib stream for the whole connection); each rectangle
 //!   drawn is an [`Event::Updated`]; once the update is complete an incremental request
@@ -36,13 +38,14 @@ use std::collections::VecDeque;
 use std::fmt;
 
 /// The encodings asked for, in order of preference (§7.7): ZRLE, CopyRect, Raw, and the
-/// pseudo-encodings DesktopSize and LastRect.
-pub const ENCODINGS: [i32; 5] = [
+/// pseudo-encodings DesktopSize, LastRect and Cursor.
+pub const ENCODINGS: [i32; 6] = [
     ENCODING_ZRLE,
     ENCODING_COPY_RECT,
     ENCODING_RAW,
     ENCODING_DESKTOP_SIZE,
     ENCODING_LAST_RECT,
+    ENCODING_CURSOR,
 ];
 /// Raw (§7.7.1).
 pub const ENCODING_RAW: i32 = 0;
@@ -54,6 +57,12 @@ pub const ENCODING_ZRLE: i32 = 16;
 pub const ENCODING_DESKTOP_SIZE: i32 = -223;
 /// The LastRect pseudo-encoding (the rectangle count was a maximum; this one ends it).
 pub const ENCODING_LAST_RECT: i32 = -224;
+/// The Cursor pseudo-encoding (§7.8.1): the server sends the pointer's shape and stops
+/// drawing it into the framebuffer, so the viewer shows it locally, without a round trip.
+pub const ENCODING_CURSOR: i32 = -239;
+
+/// The largest cursor accepted, in pixels.
+const MAX_CURSOR_PIXELS: usize = 256 * 256;
 
 /// The longest desktop name or cut text kept, in bytes; longer cut text is skipped.
 const MAX_TEXT: usize = 64 * 1024;
@@ -171,6 +180,20 @@ pub enum Event {
     Bell,
     /// The server's cut buffer changed (ISO 8859-1 text).
     CutText(String),
+    /// The pointer's shape (Cursor pseudo-encoding): RGBA, transparent where its mask is
+    /// clear; show it at the pointer with the hotspot there. An empty one hides the pointer.
+    Cursor {
+        /// The hotspot's column in the shape.
+        hotspot_x: u16,
+        /// The hotspot's row.
+        hotspot_y: u16,
+        /// Width in pixels.
+        width: u16,
+        /// Height in pixels.
+        height: u16,
+        /// `width × height` RGBA pixels.
+        rgba: Vec<u8>,
+    },
 }
 
 /// An output of the [`Client`].
@@ -794,6 +817,37 @@ impl Client {
             ENCODING_LAST_RECT => {
                 self.pos += 12;
                 self.update_done();
+                return Ok(true);
+            }
+            ENCODING_CURSOR => {
+                if pixels > MAX_CURSOR_PIXELS {
+                    return Err(Error::Length("the cursor"));
+                }
+                let row = usize::from(w).div_ceil(8);
+                let len = pixels * 4 + row * usize::from(hgt);
+                let Some(all) = self.peek(12 + len) else {
+                    return Ok(false);
+                };
+                let (px, mask) = all.get(12..).unwrap_or_default().split_at(pixels * 4);
+                let mut rgba = Vec::with_capacity(pixels * 4);
+                for j in 0..usize::from(hgt) {
+                    for i in 0..usize::from(w) {
+                        let at = (j * usize::from(w) + i) * 4;
+                        let bits = mask.get(j * row + i / 8).copied().unwrap_or(0);
+                        let shown = bits & (0x80 >> (i % 8)) != 0;
+                        rgba.extend(px.get(at..at + 3).unwrap_or(&[0, 0, 0]));
+                        rgba.push(if shown { 255 } else { 0 });
+                    }
+                }
+                self.pos += 12 + len;
+                self.event(Event::Cursor {
+                    hotspot_x: x,
+                    hotspot_y: y,
+                    width: w,
+                    height: hgt,
+                    rgba,
+                });
+                self.next_rect(left);
                 return Ok(true);
             }
             other => return Err(Error::Encoding(other)),

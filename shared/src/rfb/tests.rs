@@ -88,8 +88,8 @@ fn handshake_3_8_with_security_none() {
         [0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 0, 8, 16, 0, 0, 0],
         "SetPixelFormat RGBX"
     );
-    let mut enc = vec![2, 0, 0, 5];
-    for e in [16i32, 1, 0, -223, -224] {
+    let mut enc = vec![2, 0, 0, 6];
+    for e in [16i32, 1, 0, -223, -224, -239] {
         enc.extend(e.to_be_bytes());
     }
     assert_eq!(tx[1], enc, "SetEncodings");
@@ -538,5 +538,64 @@ fn vnc_authentication_failures() {
     assert_eq!(
         c.handle_input(b"RFB 003.008\n\x01\x13"),
         Err(Error::NoSecurity(vec![19]))
+    );
+}
+
+/// A Cursor pseudo-encoding rectangle (§7.8.1): the hotspot in x/y, the shape's pixels in
+/// the pixel format asked for, then a bitmask of the shown ones, rows padded to bytes.
+#[test]
+fn cursor_shape_with_its_mask() {
+    let mut c = connected(4, 4);
+    // 3×2, hotspot (1, 1): red, green, blue / white, black, grey.
+    let mut rect = rect_header(1, 1, 3, 2, ENCODING_CURSOR);
+    for rgb in [
+        [255, 0, 0],
+        [0, 255, 0],
+        [0, 0, 255],
+        [255, 255, 255],
+        [0, 0, 0],
+        [9, 9, 9],
+    ] {
+        rect.extend(rgb);
+        rect.push(0);
+    }
+    // Row 0 shows columns 0 and 2; row 1 only column 1.
+    rect.extend([0b1010_0000, 0b0100_0000]);
+    // Cut anywhere, the same shape.
+    let bytes = update(&[rect]);
+    let (head, tail) = bytes.split_at(9);
+    c.handle_input(head).expect("part");
+    c.handle_input(tail).expect("rest");
+    let (_, ev) = drain(&mut c);
+    let expected = Event::Cursor {
+        hotspot_x: 1,
+        hotspot_y: 1,
+        width: 3,
+        height: 2,
+        rgba: vec![
+            255, 0, 0, 255, 0, 255, 0, 0, 0, 0, 255, 255, //
+            255, 255, 255, 0, 0, 0, 0, 255, 9, 9, 9, 0,
+        ],
+    };
+    assert_eq!(ev.first(), Some(&expected), "{ev:?}");
+    // The framebuffer is not drawn on.
+    assert!(!ev.iter().any(|e| matches!(e, Event::Updated { .. })));
+    // An empty cursor hides the pointer; a huge one is an error.
+    let mut c = connected(4, 4);
+    c.handle_input(&update(&[rect_header(0, 0, 0, 0, ENCODING_CURSOR)]))
+        .expect("empty");
+    let (_, ev) = drain(&mut c);
+    assert!(matches!(
+        ev.first(),
+        Some(Event::Cursor {
+            width: 0,
+            height: 0,
+            ..
+        })
+    ));
+    let mut c = connected(4, 4);
+    assert_eq!(
+        c.handle_input(&update(&[rect_header(0, 0, 300, 300, ENCODING_CURSOR)])),
+        Err(Error::Length("the cursor"))
     );
 }

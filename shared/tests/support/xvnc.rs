@@ -86,6 +86,18 @@ pub fn start_with_password(
     x
 }
 
+/// Starts `Xvnc` as [`start`] does, with `-retro`: the classic root weave and the X-shaped
+/// root cursor (by default the root has no visible cursor).
+#[allow(dead_code)] // rfb_xvnc uses it, native_desktop does not
+pub fn start_retro(displays: std::ops::Range<u32>, width: u16, height: u16) -> Xvnc {
+    start_with(
+        displays,
+        width,
+        height,
+        &["-SecurityTypes", "None", "-retro"],
+    )
+}
+
 fn start_with(displays: std::ops::Range<u32>, width: u16, height: u16, security: &[&str]) -> Xvnc {
     let bin = ["/usr/bin/Xvnc", "/usr/local/bin/Xvnc"]
         .into_iter()
