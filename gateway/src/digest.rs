@@ -323,5 +323,9 @@ mod tests {
             b.check(t, &creds("not-a-nonce"), "INVITE", Some(&h)),
             Check::Stale
         );
+        // 64 bytes, but not ASCII: refused before any slicing.
+        let wide = format!("{}é{}", &c.nonce[..31], &c.nonce[33..]);
+        assert_eq!(wide.len(), NONCE_LEN);
+        assert_eq!(b.check(t, &creds(&wide), "INVITE", Some(&h)), Check::Stale);
     }
 }
