@@ -64,7 +64,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// SIPp's built-in UAS for one call, echoing RTP, killed on drop.
+/// SIPp's built-in UAS for one call, echoing RTP or silent, killed on drop.
 struct Sipp {
     child: Child,
     port: u16,
@@ -73,6 +73,15 @@ struct Sipp {
 
 impl Sipp {
     fn echo() -> Sipp {
+        Sipp::start(true)
+    }
+
+    /// SIPp's UAS that answers and sends no RTP at all.
+    fn silent() -> Sipp {
+        Sipp::start(false)
+    }
+
+    fn start(echo: bool) -> Sipp {
         let dir = TempDir::new("sipp");
         let port = free_port();
         let mut child = Command::new("sipp")
@@ -87,7 +96,8 @@ impl Sipp {
                 "u1",
             ])
             .args(["-p", &port.to_string(), "-mp", &free_port().to_string()])
-            .args(["-m", "1", "-rtp_echo", "-nostdin", "-timeout", "30s"])
+            .args(["-m", "1", "-nostdin", "-timeout", "30s"])
+            .args(if echo { &["-rtp_echo"][..] } else { &[][..] })
             .args(["-timeout_error", "-trace_msg", "-trace_err"])
             .arg("-message_file")
             .arg(dir.join("messages.log"))
@@ -260,30 +270,12 @@ async fn plays_to_sipp_rtp_echo_and_records_the_echo() {
     let (play, record) = (dir.join("tone440.wav"), dir.join("echo.wav"));
     write_tone(&play, 440.0, 1.3);
     let mut sipp = Sipp::echo();
-    let account = AccountConfig::new("alice@example.com", "secret");
-    let mut driver = Driver::start(Config::new(account, sipp.addr(), Transport::Udp))
-        .await
-        .expect("driver");
-    let handle = driver.handle().clone();
     let options = AudioOptions {
         play: Some(play),
         record: Some(record.clone()),
         loop_play: true,
     };
-    let target = format!("sip:service@127.0.0.1:{}", sipp.port);
-    let id = handle
-        .call_with_audio(&target, options)
-        .await
-        .expect("call");
-    let seen = until(&mut driver, started(id)).await;
-    assert!(
-        matches!(
-            seen.last().map(|n| &n.event),
-            Some(Event::SIPSessionDidStart {})
-        ),
-        "{seen:?}\n{}",
-        sipp.trace()
-    );
+    let (mut driver, handle, id) = call_sipp(&sipp, options).await;
     let call_start = Instant::now();
     // The offer SIPp answered carried the stream's real port, on the driver's address.
     let s = stats(&handle, id).await;
@@ -336,6 +328,63 @@ async fn plays_to_sipp_rtp_echo_and_records_the_echo() {
         "SIPp failed ({status}):\n{}",
         sipp.trace()
     );
+    driver.shutdown().await.expect("a clean stop");
+}
+
+/// A driver for alice that calls SIPp's UAS with `options` until the session started.
+async fn call_sipp(sipp: &Sipp, options: AudioOptions) -> (Driver, Handle, u64) {
+    let account = AccountConfig::new("alice@example.com", "secret");
+    let mut driver = Driver::start(Config::new(account, sipp.addr(), Transport::Udp))
+        .await
+        .expect("driver");
+    let handle = driver.handle().clone();
+    let target = format!("sip:service@127.0.0.1:{}", sipp.port);
+    let id = handle
+        .call_with_audio(&target, options)
+        .await
+        .expect("call");
+    let seen = until(&mut driver, started(id)).await;
+    assert!(
+        matches!(
+            seen.last().map(|n| &n.event),
+            Some(Event::SIPSessionDidStart {})
+        ),
+        "{seen:?}\n{}",
+        sipp.trace()
+    );
+    (driver, handle, id)
+}
+
+/// A peer that answers and never sends audio: `SIPSessionGotNoAudio` once the stream's first
+/// 5 s have passed (the seed's notification), and the call goes on.
+#[tokio::test]
+async fn a_silent_peer_gets_sip_session_got_no_audio() {
+    require_sipp();
+    let dir = TempDir::new("silent");
+    let play = dir.join("tone.wav");
+    write_tone(&play, 440.0, 1.0);
+    let sipp = Sipp::silent();
+    let options = AudioOptions {
+        play: Some(play),
+        record: None,
+        loop_play: true,
+    };
+    let (mut driver, handle, id) = call_sipp(&sipp, options).await;
+    let seen = until(&mut driver, |n| {
+        is(id, n, |e| matches!(e, Event::SIPSessionGotNoAudio {}))
+    })
+    .await;
+    assert!(
+        matches!(
+            seen.last().map(|n| &n.event),
+            Some(Event::SIPSessionGotNoAudio {})
+        ),
+        "{seen:?}"
+    );
+    let s = stats(&handle, id).await;
+    assert!(!s.audio_was_received && s.packets_sent > 0, "{s:?}");
+    handle.end(id).await.expect("end");
+    until(&mut driver, ended(id)).await;
     driver.shutdown().await.expect("a clean stop");
 }
 

@@ -13,6 +13,8 @@ use crate::rtp::RtpStats;
 
 /// The volume of the events we send: −10 dBm0 (RFC 4733 §2.3.4).
 const DTMF_VOLUME: u8 = 10;
+/// How long the stream waits for the peer's first audio before `SIPSessionGotNoAudio`.
+const NO_AUDIO_AFTER: Duration = Duration::from_secs(5);
 use crate::native::TimedNotification;
 use crate::notification::{Event, Notification, Sender};
 use std::collections::VecDeque;
@@ -228,8 +230,15 @@ impl Task {
         );
         let (mut buf, mut rtcp_buf) = (vec![0u8; MAX_DATAGRAM], vec![0u8; MAX_DATAGRAM]);
         let (mut pcm, mut payload, mut packet) = (Vec::new(), Vec::new(), Vec::new());
+        let no_audio = tokio::time::sleep(NO_AUDIO_AFTER);
+        tokio::pin!(no_audio);
+        let mut audio_checked = false;
         loop {
             tokio::select! {
+                () = &mut no_audio, if !audio_checked => {
+                    audio_checked = true;
+                    self.check_audio();
+                }
                 c = control.recv() => match c {
                     Some(Control::Update(p)) => self.update(p),
                     Some(Control::Dtmf(e)) => self.dtmf_queue.push_back(e),
@@ -270,6 +279,22 @@ impl Task {
                 }
             }
         }
+    }
+
+    /// The stream's first seconds are over: `SIPSessionGotNoAudio` when it was receiving and
+    /// no audio came.
+    fn check_audio(&self) {
+        if !self.params.receive || lock(&self.shared).stats.audio_was_received {
+            return;
+        }
+        // Nobody listening is not an error.
+        let _ = self.notify.send(TimedNotification {
+            timestamp: SystemTime::now(),
+            notification: Notification {
+                sender: Sender::Session(self.id),
+                event: Event::SIPSessionGotNoAudio {},
+            },
+        });
     }
 
     fn update(&mut self, p: Params) {
