@@ -10,6 +10,10 @@
 //! (`cluster.secret`), take answers to one another's challenges (a round-robin front proxy,
 //! or a failover between challenge and answer).
 //!
+//! The one thing remembered is, for each nonce answered rightly, the highest nonce count
+//! (`nc`) taken: an answer that repeats a count (RFC 7616 §3.4.5: a replay) is treated as
+//! stale and challenged again. That table is per node.
+//!
 //! Pure logic: the caller hands in the time and the user's stored hashes.
 
 use crate::sipmsg::reply;
@@ -17,6 +21,7 @@ use crate::store::Hashes;
 use sipsimple::auth::{constant_time_eq, Algorithm, Challenge, Credentials};
 use sipsimple::sip::Message;
 use sipsimple::Time;
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// How long a nonce may be answered.
@@ -25,6 +30,9 @@ pub const NONCE_LIFETIME: Duration = Duration::from_secs(300);
 const CLOCK_SKEW: Duration = Duration::from_secs(5);
 /// Hex digits of a nonce: issue time (16), random bits (16), MAC (32).
 const NONCE_LEN: usize = 64;
+/// Nonces whose highest `nc` is remembered at most; only right answers add one, so this
+/// bounds what the users themselves make within a nonce's lifetime.
+const MAX_COUNTED: usize = 100_000;
 
 /// Who asks: a registrar or user agent server (401, §22.2) or a proxy (407, §22.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +89,9 @@ pub struct Digest {
     /// The wall clock (Unix ms) at [`Time`] zero: nonces carry wall-clock times, which every
     /// node reads alike.
     epoch_unix_ms: u64,
+    /// For each nonce answered rightly: the highest `nc` taken and when the nonce lapses
+    /// (Unix ms).
+    counts: HashMap<String, (u32, u64)>,
 }
 
 impl std::fmt::Debug for Digest {
@@ -99,6 +110,7 @@ impl Digest {
             realm: realm.to_ascii_lowercase(),
             key: crate::random::hex(32),
             epoch_unix_ms: 0,
+            counts: HashMap::new(),
         }
     }
 
@@ -162,29 +174,63 @@ impl Digest {
         r
     }
 
-    /// A nonce we (or a node with our key) issued, less than [`NONCE_LIFETIME`] ago.
-    fn nonce_is_fresh(&self, nonce: &str, now: Time) -> bool {
+    /// When a nonce we (or a node with our key) issued lapses, in Unix ms, if it is still
+    /// fresh: issued less than [`NONCE_LIFETIME`] ago, and not in the future.
+    fn fresh_until(&self, nonce: &str, now: Time) -> Option<u64> {
         if nonce.len() != NONCE_LEN || !nonce.is_ascii() {
-            return false;
+            return None;
         }
         let (head, mac) = nonce.split_at(32);
         if !constant_time_eq(self.nonce_mac(head).as_bytes(), mac.as_bytes()) {
-            return false;
+            return None;
         }
-        let Some(issued) = head.get(..16).and_then(|h| u64::from_str_radix(h, 16).ok()) else {
-            return false;
-        };
+        let issued = head
+            .get(..16)
+            .and_then(|h| u64::from_str_radix(h, 16).ok())?;
         let now = self.unix_ms(now);
         let lifetime = u64::try_from(NONCE_LIFETIME.as_millis()).unwrap_or(u64::MAX);
         let skew = u64::try_from(CLOCK_SKEW.as_millis()).unwrap_or(0);
-        issued <= now.saturating_add(skew) && now.saturating_sub(issued) < lifetime
+        (issued <= now.saturating_add(skew) && now.saturating_sub(issued) < lifetime)
+            .then(|| issued.saturating_add(lifetime))
+    }
+
+    /// Takes the nonce count of a right answer: `false` when it is not above the highest
+    /// one taken for that nonce (a replay). Answers without `qop` carry no count.
+    fn take_count(&mut self, creds: &Credentials, until: u64, now: Time) -> bool {
+        let Some((nc, _)) = &creds.qop_auth else {
+            return true;
+        };
+        let Ok(nc) = u32::from_str_radix(nc, 16) else {
+            return false;
+        };
+        if self.counts.len() >= MAX_COUNTED && !self.counts.contains_key(&creds.nonce) {
+            let now = self.unix_ms(now);
+            self.counts.retain(|_, (_, until)| *until > now);
+            if self.counts.len() >= MAX_COUNTED {
+                // Still full of live nonces: forget the one that lapses first.
+                let first = self
+                    .counts
+                    .iter()
+                    .min_by_key(|(_, (_, until))| *until)
+                    .map(|(n, _)| n.clone());
+                if let Some(n) = first {
+                    self.counts.remove(&n);
+                }
+            }
+        }
+        let entry = self.counts.entry(creds.nonce.clone()).or_insert((0, until));
+        if nc <= entry.0 {
+            return false;
+        }
+        entry.0 = nc;
+        true
     }
 
     /// Checks `creds` for a request with `method` against the stored `hashes` (`None`: no
     /// such user). Unknown users and wrong passwords get the same answer after the same
     /// work; the compare is constant-time ([`Credentials::verify`]).
     pub fn check(
-        &self,
+        &mut self,
         now: Time,
         creds: &Credentials,
         method: &str,
@@ -199,12 +245,19 @@ impl Digest {
             }
         };
         if !verified {
-            Check::Wrong
-        } else if self.nonce_is_fresh(&creds.nonce, now) {
-            Check::Valid
-        } else {
-            Check::Stale
+            return Check::Wrong;
         }
+        match self.fresh_until(&creds.nonce, now) {
+            Some(until) if self.take_count(creds, until, now) => Check::Valid,
+            // Lapsed, not ours, or a count already taken (a replay): a fresh challenge.
+            _ => Check::Stale,
+        }
+    }
+
+    /// Forgets the counts of lapsed nonces.
+    pub fn expire(&mut self, now: Time) {
+        let now = self.unix_ms(now);
+        self.counts.retain(|_, (_, until)| *until > now);
     }
 }
 
@@ -226,7 +279,7 @@ mod tests {
 
     #[test]
     fn proxy_challenge_answer_and_stale_nonce() {
-        let d = Digest::new("D");
+        let mut d = Digest::new("D");
         let t0 = Time::from_millis(0);
         let r = d.challenge(t0, &invite(""), Scheme::Proxy, false);
         assert_eq!(r.code(), Some(407));
@@ -261,9 +314,10 @@ mod tests {
             d
         };
         // Node A started at Unix ms 1_000_000, node B 400 s later.
-        let a = node("shared-secret", 1_000_000);
-        let b = node("shared-secret", 1_400_000);
-        let other = node("another-secret", 1_400_000);
+        let mut a = node("shared-secret", 1_000_000);
+        let mut b = node("shared-secret", 1_400_000);
+        let mut other = node("another-secret", 1_400_000);
+        let parser = Digest::new("D");
         let h = Hashes::new("alice", "d", "pw");
         // A challenges at its 500 s (Unix 1_500_000); B checks at its 150 s (Unix 1_550_000).
         let r = a.challenge(
@@ -279,7 +333,7 @@ mod tests {
             c.nonce = nonce.to_string();
             let a = c.answer("alice", "pw", "INVITE", "sip:bob@example.com", "cn", 1);
             let msg = invite(&format!("Proxy-Authorization: {a}\r\n"));
-            b.credentials(&msg, Scheme::Proxy).expect("ours")
+            parser.credentials(&msg, Scheme::Proxy).expect("ours")
         };
         let t = Time::from_millis(150_000);
         assert_eq!(
@@ -327,5 +381,51 @@ mod tests {
         let wide = format!("{}é{}", &c.nonce[..31], &c.nonce[33..]);
         assert_eq!(wide.len(), NONCE_LEN);
         assert_eq!(b.check(t, &creds(&wide), "INVITE", Some(&h)), Check::Stale);
+    }
+
+    /// A right answer is taken once per nonce count: the same count again (a replay) is
+    /// stale, a higher one is taken, a lower one is stale; wrong answers count nothing.
+    #[test]
+    fn a_nonce_count_is_taken_once() {
+        let mut d = Digest::new("D");
+        let t = Time::from_millis(1_000);
+        let r = d.challenge(t, &invite(""), Scheme::Proxy, false);
+        let c = Challenge::parse(r.header("Proxy-Authenticate").expect("header")).expect("ok");
+        let h = Hashes::new("alice", "d", "pw");
+        let creds = |d: &Digest, pw: &str, nc: u32| {
+            let a = c.answer("alice", pw, "INVITE", "sip:bob@example.com", "cn", nc);
+            let msg = invite(&format!("Proxy-Authorization: {a}\r\n"));
+            d.credentials(&msg, Scheme::Proxy).expect("ours")
+        };
+        let wrong = creds(&d, "nope", 1);
+        assert_eq!(d.check(t, &wrong, "INVITE", Some(&h)), Check::Wrong);
+        let first = creds(&d, "pw", 1);
+        assert_eq!(d.check(t, &first, "INVITE", Some(&h)), Check::Valid);
+        assert_eq!(
+            d.check(t, &first, "INVITE", Some(&h)),
+            Check::Stale,
+            "a replay"
+        );
+        let second = creds(&d, "pw", 2);
+        assert_eq!(d.check(t, &second, "INVITE", Some(&h)), Check::Valid);
+        assert_eq!(
+            d.check(t, &first, "INVITE", Some(&h)),
+            Check::Stale,
+            "an older count"
+        );
+        // Another nonce counts on its own; lapsed nonces' counts go.
+        let r2 = d.challenge(t, &invite(""), Scheme::Proxy, false);
+        let c2 = Challenge::parse(r2.header("Proxy-Authenticate").expect("h")).expect("ok");
+        let a2 = c2.answer("alice", "pw", "INVITE", "sip:bob@example.com", "cn", 1);
+        let other = d
+            .credentials(
+                &invite(&format!("Proxy-Authorization: {a2}\r\n")),
+                Scheme::Proxy,
+            )
+            .expect("ours");
+        assert_eq!(d.check(t, &other, "INVITE", Some(&h)), Check::Valid);
+        assert_eq!(d.counts.len(), 2);
+        d.expire(t + NONCE_LIFETIME);
+        assert!(d.counts.is_empty());
     }
 }

@@ -335,12 +335,13 @@ impl Registrar {
         }
     }
 
-    /// Drops lapsed bindings.
+    /// Drops lapsed bindings and the nonce counts of lapsed nonces.
     pub fn expire(&mut self, now: Time) {
         self.bindings.retain(|_, list| {
             list.retain(|b| b.expires_at > now);
             !list.is_empty()
         });
+        self.digest.expire(now);
     }
 }
 
