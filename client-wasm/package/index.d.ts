@@ -573,8 +573,9 @@ export type DesktopSharingStreamGotData = NotificationOf<'DesktopSharingStreamGo
 }>;
 
 /**
- * No audio came from the other party in the first 5 s of the call's audio (the gateway's
- * media relay tells, for calls it anchors).
+ * No audio came from the other party in the first 5 s of the call's audio, once per session:
+ * the gateway's media relay tells for calls it anchors, BrowserMedia (`reportNoAudio`) for
+ * any call, end-to-end WebRTC ones included.
  */
 export type SIPSessionGotNoAudio = NotificationOf<'SIPSessionGotNoAudio', SessionSender, Record<string, never>>;
 
@@ -854,6 +855,15 @@ export class SIPApplication {
    * @throws Error for another digit, an unknown session or one that is not established.
    */
   sendDtmf(session: number, digit: string): void;
+
+  /**
+   * Says that no audio came from the other party in the first 5 s of an established
+   * session's audio: `SIPSessionGotNoAudio` is posted, once per session. BrowserMedia calls
+   * it from its WebRTC statistics (end-to-end WebRTC calls have no relay to watch them; for
+   * calls the gateway anchors, its relay also reports, and the SDK posts one notification).
+   * @throws Error for an unknown session, or one that is not established with audio.
+   */
+  reportNoAudio(session: number): void;
 
   /**
    * Asks the gateway to record the session's audio (`SIPSessionWillStartRecordingAudio`,

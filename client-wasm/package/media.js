@@ -11,6 +11,8 @@
 // to complete, at most `gatheringTimeout` ms (2 s by default), then sends what it gathered.
 
 const DEFAULT_GATHERING_TIMEOUT = 2000;
+/** How long a call's audio may stay silent before SIPSessionGotNoAudio (the seed's 5 s). */
+const NO_AUDIO_AFTER = 5000;
 
 /** Waits until `pc` finished gathering ICE candidates, or `ms` milliseconds. */
 function gathered(pc, ms) {
@@ -265,6 +267,7 @@ export class BrowserMedia extends EventTarget {
       id, pc, micStream: null, micTrack: null, sender: null, remoteStream: null,
       audioElement: null, ownAudioElement: false, heldLocal: false, heldRemote: false,
       muted: false, sending: true, remoteApplied: false, earlyApplied: false, closed: false,
+      audioWatch: null,
     };
     pc.addEventListener('track', (e) => {
       if (e.track.kind !== 'audio') return;
@@ -349,6 +352,7 @@ export class BrowserMedia extends EventTarget {
       case 'SIPSessionWillStart':
       case 'SIPSessionDidStart':
         this._applyRemote(call, 'answer');
+        if (n.name === 'SIPSessionDidStart') this._watchAudio(call);
         break;
       case 'SIPSessionGotHoldRequest':
       case 'SIPSessionGotUnholdRequest': {
@@ -364,9 +368,34 @@ export class BrowserMedia extends EventTarget {
     }
   }
 
+  /**
+   * SIPSessionGotNoAudio when nothing came from the peer in the call's first 5 s and
+   * neither end holds it (through the SDK, which posts it once: for a call the gateway
+   * anchors, its relay watches too).
+   */
+  _watchAudio(call) {
+    if (call.audioWatch !== null) return;
+    call.audioWatch = setTimeout(async () => {
+      if (call.closed || call.heldLocal || call.heldRemote) return;
+      let received;
+      try {
+        received = (await this.stats(call.id)).packetsReceived;
+      } catch {
+        return; // the call ended meanwhile
+      }
+      if (received > 0 || call.closed || typeof this.app.reportNoAudio !== 'function') return;
+      try {
+        this.app.reportNoAudio(call.id);
+      } catch {
+        // Not established with audio any more: nothing to report.
+      }
+    }, NO_AUDIO_AFTER);
+  }
+
   _close(call) {
     if (call.closed) return;
     call.closed = true;
+    clearTimeout(call.audioWatch);
     if (call.id !== null && this.calls.get(call.id) === call) this.calls.delete(call.id);
     call.micStream?.getTracks().forEach((t) => t.stop());
     try { call.pc.close(); } catch { /* already closed */ }

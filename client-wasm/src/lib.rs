@@ -487,6 +487,14 @@ impl SIPApplication {
         self.command(|ua, t| ua.send_dtmf(t, session as u64, c))
     }
 
+    /// Says that no audio came from the peer in the first 5 s of an established session's
+    /// audio (BrowserMedia checks its WebRTC statistics): `SIPSessionGotNoAudio`, once per
+    /// session (for a call the gateway anchors, its relay may have said so already).
+    #[wasm_bindgen(js_name = reportNoAudio)]
+    pub fn report_no_audio(&self, session: f64) -> Result<(), JsError> {
+        self.command(|ua, t| ua.report_no_audio(t, session as u64))
+    }
+
     /// Asks the gateway to record the audio of an established session to `fileName`, or
     /// to `<local user>-<remote user>-<YYYYMMDD-HHMMSS>.wav` (local time):
     /// `SIPSessionWillStartRecordingAudio {file_name}`, then

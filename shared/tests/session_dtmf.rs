@@ -329,6 +329,28 @@ fn the_relay_reports_no_audio_by_target_dialog_message() {
         .names(1)
         .iter()
         .all(|n| *n != "SIPSessionGotNoAudio"));
+    // The shell's media saying it too (BrowserMedia's own check) adds nothing: once per
+    // session. On alice's side, which no relay told, it is the one report.
+    let now = sim.now;
+    at(&mut sim, BOB, now.as_millis(), Command::ReportNoAudio(1));
+    at(&mut sim, ALICE, now.as_millis(), Command::ReportNoAudio(1));
+    sim.run_until(now + Duration::from_millis(100));
+    let count = |node: usize| {
+        sim.node(node)
+            .ua()
+            .names(1)
+            .into_iter()
+            .filter(|n| *n == "SIPSessionGotNoAudio")
+            .count()
+    };
+    assert_eq!((count(BOB), count(ALICE)), (1, 1));
+    // Not for an unknown session.
+    assert!(sim
+        .node_mut(ALICE)
+        .ua_mut()
+        .ua
+        .report_no_audio(now, 99)
+        .is_err());
 }
 
 // --- against a scripted peer ---

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { launchBrowser, startGateway, startSippUas, freeUdpPort } from './lib.mjs';
 import { startBaresip, readWav, bandPower, rms } from './peers.mjs';
 
-const USERS = { alice: 'looking-glass-3', carol: 'queen-of-hearts-5' };
+const USERS = { alice: 'looking-glass-3', bob: 'mad-hatter-8', carol: 'queen-of-hearts-5' };
 let browser;
 
 before(async () => { browser = await launchBrowser(); });
@@ -157,11 +157,49 @@ test('a SIP peer that sends no audio: the page gets SIPSessionGotNoAudio after 5
     assert.ok(!early.includes('SIPSessionGotNoAudio'), 'reported before 5 s had passed');
     await waitForEvent(page, 'SIPSessionGotNoAudio', 9000);
     assert.equal(await metric(gateway, 'sipsimple_media_no_audio_total'), 1);
+    // The gateway's relay and the page's BrowserMedia both noticed: one notification.
+    await sleep(1500);
+    assert.equal((await eventNames(page)).filter((n) => n === 'SIPSessionGotNoAudio').length, 1);
     await page.click('#hangup');
     await callState(page, 'ended');
     assert.deepEqual(errors, []);
   } finally {
     sipp.stop();
+    await gateway.stop();
+  }
+});
+
+test('browser to browser (end-to-end WebRTC, no relay): a peer that sends nothing gives SIPSessionGotNoAudio', async () => {
+  const gateway = await startGateway(USERS);
+  try {
+    const alice = await openPhone(gateway, 'alice');
+    const bob = await openPhone(gateway, 'bob');
+    // bob's microphone track is ended before BrowserMedia adds it: his browser sends no RTP.
+    await bob.page.evaluate(() => {
+      const md = navigator.mediaDevices;
+      const open = md.getUserMedia.bind(md);
+      md.getUserMedia = async (c) => {
+        const stream = await open(c);
+        stream.getAudioTracks().forEach((t) => t.stop());
+        return stream;
+      };
+    });
+    await alice.page.fill('#target', 'bob');
+    await alice.page.click('#call');
+    await callState(bob.page, 'incoming');
+    await bob.page.click('#answer');
+    await callState(alice.page, 'established');
+    await callState(bob.page, 'established');
+    await waitForAudio(bob.page); // alice's audio reaches bob
+    await waitForEvent(alice.page, 'SIPSessionGotNoAudio', 9000);
+    assert.equal((await stats(alice.page)).packetsReceived, 0);
+    assert.ok(!(await eventNames(bob.page)).includes('SIPSessionGotNoAudio'));
+    // Nobody anchored this call: the report is BrowserMedia's, not the gateway's.
+    assert.equal(await metric(gateway, 'sipsimple_media_no_audio_total') ?? 0, 0);
+    await alice.page.click('#hangup');
+    await callState(bob.page, 'ended');
+    assert.deepEqual([...alice.errors, ...bob.errors], []);
+  } finally {
     await gateway.stop();
   }
 });

@@ -426,9 +426,21 @@ impl Session {
         }
     }
 
-    /// The gateway's relay saw no audio from the remote party in the first 5 s.
+    /// No audio came from the remote party in the first 5 s: the gateway's relay or the
+    /// shell's media saw it. Posted once per session, however many noticed.
     pub(crate) fn got_no_audio(&mut self, ctx: &mut Ctx) {
+        if std::mem::replace(&mut self.no_audio_reported, true) {
+            return;
+        }
         self.notify(ctx, Event::SIPSessionGotNoAudio {});
+    }
+
+    /// The shell's media received no audio in the stream's first 5 s (a browser's
+    /// end-to-end WebRTC call, which no relay watches). Allowed while ESTABLISHED with audio.
+    pub(crate) fn report_no_audio(&mut self, ctx: &mut Ctx) -> Result<(), Error> {
+        self.check_audio()?;
+        self.got_no_audio(ctx);
+        Ok(())
     }
 
     /// A digit the gateway relayed by MESSAGE with `Target-Dialog` naming this session.

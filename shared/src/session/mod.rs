@@ -104,6 +104,8 @@ pub struct Session {
     start_time: Option<Time>,
     stop_time: Option<Time>,
     remote_user_agent: Option<String>,
+    /// `SIPSessionGotNoAudio` was posted (once per session, whoever noticed).
+    no_audio_reported: bool,
     /// The outbound proxy in use when `connect` was called (the seed's `route`).
     route: Option<crate::settings::Route>,
     local_uri: Uri,
@@ -173,6 +175,7 @@ impl Session {
             start_time: None,
             stop_time: None,
             remote_user_agent: None,
+            no_audio_reported: false,
             route: None,
             local_uri,
             remote_uri,

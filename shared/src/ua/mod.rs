@@ -660,6 +660,13 @@ impl UserAgent {
         self.with_session(now, id, |s, ctx| s.stop_recording_audio(ctx, now))
     }
 
+    /// The shell's media saw no audio from the peer in the stream's first 5 s:
+    /// `SIPSessionGotNoAudio`, once per session (the gateway's relay may have said so
+    /// already). Allowed while ESTABLISHED with an audio stream.
+    pub fn report_no_audio(&mut self, now: Time, id: u64) -> Result<(), Error> {
+        self.with_session(now, id, |s, ctx| s.report_no_audio(ctx))
+    }
+
     /// A session, live or among the last [`ENDED_SESSIONS_KEPT`] ended ones, with its
     /// attributes.
     pub fn session(&self, id: u64) -> Option<&Session> {

@@ -28,6 +28,8 @@ pub enum Command {
     Hold(u64),
     /// `unhold` session `id`.
     Unhold(u64),
+    /// `report_no_audio` for session `id` (the shell's media saw none).
+    ReportNoAudio(u64),
     /// `end` every session that has not ended.
     EndAll,
     /// `register`.
@@ -230,6 +232,7 @@ impl UaNode {
             Command::End(id) => ua.end(now, *id),
             Command::Hold(id) => ua.hold(now, *id),
             Command::Unhold(id) => ua.unhold(now, *id),
+            Command::ReportNoAudio(id) => ua.report_no_audio(now, *id),
             Command::EndAll => {
                 for id in ua.session_ids() {
                     let _ = ua.end(now, id);
