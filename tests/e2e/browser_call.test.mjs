@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchBrowser, startGateway } from './lib.mjs';
+import { launchBrowser, openSoftphone, startGateway } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SHOTS = resolve(here, '..', '..', 'target', 'screenshots');
@@ -33,18 +33,8 @@ after(async () => {
 });
 
 /** A softphone page in its own browser context (its own storage, as another person's browser). */
-async function openPhone(user) {
-  const context = await browser.newContext({ viewport: { width: 900, height: 1100 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  if (process.env.E2E_DEBUG) page.on('console', (m) => console.log(`${user}:`, m.text()));
-  await page.goto(gateway.http);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
-  await page.fill('#user', user);
-  await page.fill('#password', USERS[user]);
-  return { user, page, context, errors };
-}
+const openPhone = (user) => openSoftphone(browser, gateway, user,
+  { password: USERS[user], viewport: { width: 900, height: 1100 }, register: false });
 
 const callState = (phone, state, timeout = 15000) =>
   phone.page.waitForSelector(`#call-state[data-state="${state}"]`, { timeout });

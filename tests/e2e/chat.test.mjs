@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchBrowser, startGateway, freeTcpPort } from './lib.mjs';
+import { launchBrowser, openSoftphone, startGateway, freeTcpPort } from './lib.mjs';
 import { startMsrpPeer } from './peers.mjs';
 
 const USERS = { alice: 'looking-glass-7', bob: 'tweedle-dum-5', carol: 'red-queen-9' };
@@ -37,22 +37,8 @@ after(async () => {
   if (process.env.E2E_DEBUG) console.log(gateway?.logs().slice(-20000));
 });
 
-async function openPage(user) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  if (process.env.E2E_DEBUG) page.on('console', (m) => console.log(`${user}:`, m.text()));
-  await page.goto(gateway.http);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
-  await page.fill('#user', user);
-  await page.fill('#password', USERS[user]);
-  await page.click('#register');
-  await page.waitForSelector('#reg-state[data-state="registered"]', { timeout: 15000 });
-  // The MSRP relay WebSocket authenticated (its Use-Path is the account's relay path).
-  await page.waitForSelector('#files[data-relay="connected"]', { timeout: 15000 });
-  return { user, page, context, errors };
-}
+const openPage = (user) => openSoftphone(browser, gateway, user,
+  { password: USERS[user], viewport: { width: 1280, height: 900 }, relay: true });
 
 const established = (page) => page.waitForSelector('#call-state[data-state="established"]', { timeout: 15000 });
 const chatActive = (page, on = true) => page.waitForSelector(`#chat[data-active="${on}"]`, { timeout: 15000 });

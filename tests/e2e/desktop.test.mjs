@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchBrowser, startGateway, freeTcpPort } from './lib.mjs';
+import { launchBrowser, openSoftphone, startGateway, freeTcpPort } from './lib.mjs';
 import { startMsrpPeer } from './peers.mjs';
 import { paint, PRESSED_RGB } from '../tools/x11-paint.mjs';
 
@@ -126,21 +126,8 @@ function startPeer(user, vnc = xvnc) {
   return startMsrpPeer({ gateway, user, password: USERS[user], relay: `127.0.0.1:${msrpTcp}`, extra: ['--vnc', `127.0.0.1:${vnc.port}`] });
 }
 
-async function openPage(user) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  if (process.env.E2E_DEBUG) page.on('console', (m) => console.log(`${user}:`, m.text()));
-  await page.goto(gateway.http);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
-  await page.fill('#user', user);
-  await page.fill('#password', USERS[user]);
-  await page.click('#register');
-  await page.waitForSelector('#reg-state[data-state="registered"]', { timeout: 15000 });
-  await page.waitForSelector('#files[data-relay="connected"]', { timeout: 15000 });
-  return { page, context, errors };
-}
+const openPage = (user) => openSoftphone(browser, gateway, user,
+  { password: USERS[user], viewport: { width: 1280, height: 1000 }, relay: true });
 
 /** The native `peer` starts a chat session with `user`, whose `page` answers it: its id. */
 async function chatSession(peer, page, user) {

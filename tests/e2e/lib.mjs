@@ -33,6 +33,33 @@ export async function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 }
 
+/**
+ * Opens the softphone page of `gateway` in a new browser context of `browser` (its own
+ * storage, as another person's browser) and waits until the page is ready; its uncaught
+ * errors are collected in `errors`. With `password`, fills in `user` and the password and,
+ * unless `register` is false, signs in and waits for Registered (and, with `relay`, for the
+ * MSRP relay's WebSocket to have authenticated).
+ */
+export async function openSoftphone(browser, gateway, user, { password, viewport, register = true, relay = false } = {}) {
+  const context = await browser.newContext(viewport ? { viewport } : {});
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  if (process.env.E2E_DEBUG) page.on('console', (m) => console.log(`${user}:`, m.text()));
+  await page.goto(gateway.http);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
+  if (password !== undefined) {
+    await page.fill('#user', user);
+    await page.fill('#password', password);
+    if (register) {
+      await page.click('#register');
+      await page.waitForSelector('#reg-state[data-state="registered"]', { timeout: 15000 });
+      if (relay) await page.waitForSelector('#files[data-relay="connected"]', { timeout: 15000 });
+    }
+  }
+  return { user, page, context, errors };
+}
+
 /** A UDP port free on 127.0.0.1 at the time of asking. */
 export function freeUdpPort() {
   return new Promise((ok, fail) => {

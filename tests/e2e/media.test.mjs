@@ -13,7 +13,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchBrowser, startGateway, startSippUas, freeUdpPort } from './lib.mjs';
+import { launchBrowser, openSoftphone, startGateway, startSippUas, freeUdpPort } from './lib.mjs';
 import { startBaresip, readWav, bandPower, rms } from './peers.mjs';
 
 const USERS = { alice: 'looking-glass-3', bob: 'mad-hatter-8', carol: 'queen-of-hearts-5' };
@@ -24,20 +24,7 @@ after(async () => { await browser?.close(); });
 
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 
-async function openPhone(gateway, user) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  if (process.env.E2E_DEBUG) page.on('console', (m) => console.log(`${user}:`, m.text()));
-  await page.goto(gateway.http);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
-  await page.fill('#user', user);
-  await page.fill('#password', USERS[user]);
-  await page.click('#register');
-  await page.waitForSelector('#reg-state[data-state="registered"]', { timeout: 15000 });
-  return { page, context, errors };
-}
+const openPhone = (gateway, user) => openSoftphone(browser, gateway, user, { password: USERS[user] });
 
 const callState = (page, state, timeout = 15000) =>
   page.waitForSelector(`#call-state[data-state="${state}"]`, { timeout });

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchBrowser, startGateway, startSippUas, freeUdpPort, freeTcpPort } from './lib.mjs';
+import { launchBrowser, openSoftphone, startGateway, startSippUas, freeUdpPort, freeTcpPort } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SHOTS = resolve(here, '..', '..', 'target', 'screenshots');
@@ -36,16 +36,7 @@ after(async () => {
 
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 
-async function openPage(user) {
-  const context = await browser.newContext({ viewport: DESKTOP });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  if (process.env.E2E_DEBUG) page.on('console', (m) => console.log(`${user}:`, m.text()));
-  await page.goto(gateway.http);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
-  return { user, page, context, errors };
-}
+const openPage = (user) => openSoftphone(browser, gateway, user, { viewport: DESKTOP });
 
 async function signIn(page, user, password = USERS[user]) {
   await page.fill('#user', user);
